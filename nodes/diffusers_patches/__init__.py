@@ -1,0 +1,18 @@
+"""The pack's techniques on a diffusers `StableVideoDiffusionPipeline` / its SVD UNet.
+
+    from <pack>.nodes.diffusers_patches import apply_temporal_positions, apply_chunked_decoding
+    apply_temporal_positions(pipe, mode="yarn", trained_frames=25)
+    apply_chunked_decoding(pipe, chunk_frames=16, overlap_frames=4, crossfade_frames=4)
+    frames = pipe(image, num_frames=50, ...).frames
+    remove_temporal_positions(pipe); remove_chunked_decoding(pipe)   # back to stock
+"""
+from .chunked_decode import apply_chunked_decoding, decode_latents_chunked, remove_chunked_decoding
+from .positions import apply_temporal_positions, remove_temporal_positions
+
+__all__ = [
+    "apply_chunked_decoding",
+    "apply_temporal_positions",
+    "decode_latents_chunked",
+    "remove_chunked_decoding",
+    "remove_temporal_positions",
+]

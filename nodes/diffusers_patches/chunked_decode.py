@@ -1,0 +1,45 @@
+"""Overlapping, cross-faded chunked decoding for diffusers' SVD pipeline.
+
+The stock `decode_latents` splits frames into `decode_chunk_size` pieces with no overlap, so the
+temporal decoder's frame mixing and per-call normalisation change at every piece boundary
+(visible seams). We replace the pipeline's `decode_latents` on the instance (undoable) by one that
+decodes overlapping chunks and blends them with the shared chunk plan.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..techniques.chunk_plan import decode_in_chunks, validate_chunk_settings
+
+
+def decode_latents_chunked(vae, latents: torch.Tensor, chunk_frames: int = 16, overlap_frames: int = 4,
+                           crossfade_frames: int = 4) -> torch.Tensor:
+    """(B, T, C, h, w) scaled latents -> (B, C, T, H, W) float32 pixels in [-1, 1], like the pipeline's."""
+    if latents.ndim != 5:
+        raise ValueError(f"latents must be (batch, frames, channels, height, width); got {tuple(latents.shape)}")
+    scaled = latents / vae.config.scaling_factor
+
+    def decode(chunk: torch.Tensor) -> torch.Tensor:
+        return vae.decode(chunk, num_frames=chunk.shape[0]).sample
+
+    videos = [decode_in_chunks(video, decode, chunk_frames, overlap_frames, crossfade_frames) for video in scaled]
+    return torch.stack(videos).permute(0, 2, 1, 3, 4).float()
+
+
+def apply_chunked_decoding(pipe, chunk_frames: int = 16, overlap_frames: int = 4, crossfade_frames: int = 4) -> None:
+    """Make `pipe` decode with overlapping chunks (its `decode_chunk_size` argument is then ignored)."""
+    validate_chunk_settings(chunk_frames, overlap_frames, crossfade_frames)
+
+    def decode_latents(latents, num_frames, decode_chunk_size=None):
+        return decode_latents_chunked(pipe.vae, latents, chunk_frames, overlap_frames, crossfade_frames)
+
+    decode_latents.longer_video = True
+    pipe.decode_latents = decode_latents
+
+
+def remove_chunked_decoding(pipe) -> bool:
+    """Back to the pipeline's own decode_latents; True when a patch was removed."""
+    if getattr(pipe.__dict__.get("decode_latents"), "longer_video", False):
+        del pipe.__dict__["decode_latents"]
+        return True
+    return False

@@ -1,0 +1,13 @@
+"""The ComfyExtension that lists every node module's NODES."""
+from __future__ import annotations
+
+from comfy_api.latest import ComfyExtension, io
+
+from . import chunked_decode, temporal_positions
+
+NODE_MODULES = (temporal_positions, chunked_decode)
+
+
+class LongerVideoExtension(ComfyExtension):
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return [node for module in NODE_MODULES for node in module.NODES]

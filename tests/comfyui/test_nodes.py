@@ -1,0 +1,50 @@
+"""Module tier: the V3 node classes themselves (schema, validation, execute) inside ComfyUI."""
+import pytest
+import torch
+from comfy_models import build_svd_model, build_svd_vae, model_patcher, run_patched, svd_inputs, tiny_unet_config
+
+from longer_video.nodes.chunked_decode import LongerVideoChunkedDecode
+from longer_video.nodes.extension import LongerVideoExtension
+from longer_video.nodes.temporal_positions import LongerVideoTemporalPositions
+
+
+def test_extension_lists_both_nodes():
+    import asyncio
+
+    nodes = asyncio.run(LongerVideoExtension().get_node_list())
+    assert {n.define_schema().node_id for n in nodes} == {"LongerVideoTemporalPositions", "LongerVideoChunkedDecode"}
+
+
+def test_every_input_has_a_tooltip():
+    for node in (LongerVideoTemporalPositions, LongerVideoChunkedDecode):
+        schema = node.define_schema()
+        assert schema.node_id.startswith("LongerVideo") and schema.category == "longer video"
+        assert all(i.tooltip for i in schema.inputs), node
+
+
+def test_positions_node_returns_a_patched_clone():
+    config = tiny_unet_config()
+    stock = model_patcher(build_svd_model(config))
+    (patched,) = LongerVideoTemporalPositions.execute(stock, "yarn", 4, 0.5, 2.0).result
+    assert patched is not stock and patched.model is stock.model
+    inputs = svd_inputs(config, 12)
+    assert (run_patched(patched, inputs) - run_patched(stock, inputs)).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"mode": "cubic", "trained_frames": 25, "yarn_alpha": 0.5, "yarn_beta": 2.0}, "mode"),
+    ({"mode": "yarn", "trained_frames": 25, "yarn_alpha": 2.0, "yarn_beta": 2.0}, "yarn_alpha"),
+])
+def test_positions_validation_messages_name_the_input(kwargs, word):
+    message = LongerVideoTemporalPositions.validate_inputs(**kwargs)
+    assert isinstance(message, str) and word in message
+    assert LongerVideoTemporalPositions.validate_inputs(mode="yarn") is True  # linked inputs: checked at execution
+
+
+def test_decode_node_validates_and_decodes():
+    assert "overlap_frames" in LongerVideoChunkedDecode.validate_inputs(chunk_frames=8, overlap_frames=4, crossfade_frames=0)
+    assert LongerVideoChunkedDecode.validate_inputs(chunk_frames=8, overlap_frames=2, crossfade_frames=2) is True
+    vae = build_svd_vae()
+    latent = {"samples": torch.randn(10, 4, 4, 4)}
+    (images,) = LongerVideoChunkedDecode.execute(vae, latent, 6, 1, 2).result
+    assert images.shape == (10, 32, 32, 3) and 0 <= images.min() and images.max() <= 1

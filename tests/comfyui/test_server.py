@@ -1,0 +1,152 @@
+"""Server tier: a real ComfyUI (CPU) with the pack in custom_nodes, driven through its HTTP API."""
+import copy
+import json
+import os
+from pathlib import Path
+
+import pytest
+from comfy_server import ComfyServer, execution_error
+from svd_checkpoint import GENERATOR_VERSION, write_svd_checkpoint
+from workflow_format import ui_to_api
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = "svd_longer_video_positions_chunked_decode"
+CKPT = "svd_tiny_random.safetensors"
+FRAMES = 50
+OUR_NODES = ("LongerVideoTemporalPositions", "LongerVideoChunkedDecode")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(comfyui_dir):
+    cache = Path(os.environ.get("LONGER_VIDEO_TEST_CACHE", Path.home() / ".cache" / "longer-video"))
+    path = cache / "checkpoints" / f"svd_tiny_random_v{GENERATOR_VERSION}.safetensors"
+    if not path.exists():
+        write_svd_checkpoint(path)
+    return path
+
+
+def start_server(comfyui_dir, base: Path, checkpoint: Path) -> ComfyServer:
+    server = ComfyServer(comfyui_dir, base, ROOT, {CKPT: checkpoint})
+    write_init_image(base / "input" / "example.png")
+    return server.start()
+
+
+def write_init_image(path: Path):
+    import numpy as np
+    from PIL import Image
+
+    y, x = np.mgrid[0:64, 0:64]
+    rgb = np.stack([x / 63, y / 63, 0.5 + 0.5 * np.sin((x + y) / 6.0)], -1)
+    Image.fromarray((rgb * 255).astype("uint8")).save(path)
+
+
+@pytest.fixture(scope="module")
+def server(comfyui_dir, tiny_checkpoint, tmp_path_factory):
+    server = start_server(comfyui_dir, tmp_path_factory.mktemp("comfy_base"), tiny_checkpoint)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def object_info(server):
+    return server.get("/object_info")
+
+
+def api_twin() -> dict:
+    return json.loads((ROOT / "tests" / "workflows" / f"{EXAMPLE}.api.json").read_text())
+
+
+def tiny(prompt: dict) -> dict:
+    """The shipped prompt at test size: the tiny checkpoint, 64x64, 2 steps, same frame count."""
+    prompt = copy.deepcopy(prompt)
+    prompt["1"]["inputs"]["ckpt_name"] = CKPT
+    prompt["3"]["inputs"].update(width=64, height=64)
+    prompt["6"]["inputs"]["steps"] = 2
+    return prompt
+
+
+def unpatched(prompt: dict) -> dict:
+    """The same graph with the stock path: no position patch, ComfyUI's own VAE Decode."""
+    prompt = copy.deepcopy(prompt)
+    del prompt["5"]
+    prompt["6"]["inputs"]["model"] = ["4", 0]
+    prompt["7"] = {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}}
+    return prompt
+
+
+def test_object_info_lists_the_nodes_with_tooltips(object_info):
+    for node_id in OUR_NODES:
+        info = object_info[node_id]
+        assert info["category"] == "longer video" and info["display_name"].startswith("Longer Video")
+        assert info["description"]
+        inputs = {**info["input"]["required"], **info["input"].get("optional", {})}
+        for name, spec in inputs.items():
+            assert spec[1].get("tooltip"), f"{node_id}.{name} has no tooltip"
+    positions = object_info["LongerVideoTemporalPositions"]["input"]["required"]
+    assert positions["mode"][1]["options"] == ["none", "linear", "ntk", "yarn"] or positions["mode"][0] == ["none", "linear", "ntk", "yarn"]
+    assert positions["trained_frames"][1]["default"] == 25
+
+
+def test_example_workflow_is_the_api_twin(object_info):
+    workflow = json.loads((ROOT / "example_workflows" / f"{EXAMPLE}.json").read_text())
+    assert ui_to_api(workflow, object_info) == api_twin()
+
+
+def test_example_workflow_runs_and_leaves_no_patch_behind(server, comfyui_dir, tiny_checkpoint, tmp_path_factory):
+    patched = server.run(tiny(api_twin()))
+    frames = server.images(patched, "10")
+    assert frames.shape == (FRAMES, 64, 64, 3)
+    video = patched["outputs"]["9"]["images"][0]
+    assert video["filename"].endswith(".mp4") and count_video_frames(server, video) == FRAMES
+
+    stock_here = server.images(server.run(tiny(unpatched(api_twin()))), "10")
+    fresh = start_server(comfyui_dir, tmp_path_factory.mktemp("fresh_base"), tiny_checkpoint)
+    try:
+        stock_fresh = fresh.images(fresh.run(tiny(unpatched(api_twin()))), "10")
+    finally:
+        fresh.stop()
+    assert (frames.astype(int) - stock_here).__abs__().mean() > 1.0  # the patches did change the video ...
+    assert (stock_here == stock_fresh).all()  # ... and nothing of them stayed in the shared model
+
+
+def count_video_frames(server: ComfyServer, item: dict) -> int:
+    import io
+    import urllib.parse
+
+    import av
+
+    query = urllib.parse.urlencode({k: item[k] for k in ("filename", "subfolder", "type")})
+    with av.open(io.BytesIO(server.get_bytes("/view?" + query))) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+@pytest.mark.parametrize("node, changes, words", [
+    ("7", {"chunk_frames": 8, "overlap_frames": 4}, ["LongerVideoChunkedDecode", "overlap_frames"]),
+    ("7", {"crossfade_frames": 9}, ["LongerVideoChunkedDecode", "crossfade_frames"]),
+    ("5", {"yarn_alpha": 3.0, "yarn_beta": 2.0}, ["LongerVideoTemporalPositions", "yarn_alpha"]),
+    ("5", {"mode": "cubic"}, ["LongerVideoTemporalPositions", "mode"]),
+])
+def test_bad_settings_are_refused_before_running(server, node, changes, words):
+    prompt = tiny(api_twin())
+    prompt[node]["inputs"].update(changes)
+    status, body = server.post("/prompt", {"prompt": prompt})
+    assert status == 400
+    text = json.dumps(body.get("node_errors", {}).get(node, body))
+    for word in words:
+        assert word in text, text
+    assert server.get("/system_stats")  # still serving
+
+
+def test_wrong_latent_fails_at_execution_naming_node_and_input(server):
+    prompt = {
+        "1": {"class_type": "ImageOnlyCheckpointLoader", "inputs": {"ckpt_name": CKPT}},
+        "2": {"class_type": "EmptyHunyuanLatentVideo", "inputs": {"width": 64, "height": 64, "length": 9, "batch_size": 1}},
+        "3": {"class_type": "LongerVideoChunkedDecode", "inputs": {"vae": ["1", 2], "samples": ["2", 0], "chunk_frames": 8,
+                                                                   "overlap_frames": 2, "crossfade_frames": 2}},
+        "4": {"class_type": "PreviewImage", "inputs": {"images": ["3", 0]}},
+    }
+    entry = server.wait(server.queue(prompt))
+    assert entry["status"]["status_str"] == "error"
+    error = execution_error(entry)
+    assert error["node_type"] == "LongerVideoChunkedDecode"
+    assert "samples must be an SVD latent" in error["exception_message"]

@@ -1,0 +1,162 @@
+"""Benchmark: stock `vae.decode` of all frames vs the chunked decoder, on SVD's VAE.
+
+Prints a table per frame count: time, peak memory (CUDA: max allocated; CPU: peak RSS above the
+loaded model, each measurement in a fresh process), ratios to the stock decode measured in the
+same run, and the error against the full decode (mean over all frames, and the worst seam).
+Random weights (no SVD weights here); the VAE's size and layers are the real ones.
+
+Run with a ComfyUI on the path, e.g.:
+    COMFYUI_DIR=~/ComfyUI <comfyui venv>/bin/python tests/benchmarks/bench_chunked_decode.py
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1] / "scripts"), str(HERE.parent / "support")]
+
+METHODS = {
+    "stock": None,                       # comfy.sd.VAE.decode: all frames in one call here
+    "hard-cut 8/0/0": (8, 0, 0),          # chunks without overlap, like ComfyUI's own memory split
+    "chunked 16/4/4": (16, 4, 4),         # 8 new frames per call + 4 frames of context on each side
+    "chunked 8/2/2": (8, 2, 2),
+}
+
+
+def setup_comfy():
+    from find_comfyui import find_comfyui
+    from pack_import import import_pack
+
+    comfy = find_comfyui()
+    if comfy is None:
+        raise SystemExit("no ComfyUI found: set COMFYUI_DIR")
+    sys.path.insert(0, str(comfy))
+    import comfy.cli_args
+
+    import torch
+
+    comfy.cli_args.args.cpu = not torch.cuda.is_available()
+    import_pack()
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRss:
+    def __enter__(self):
+        self.base = self.peak = rss()
+        self.running = True
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+        return self
+
+    def _poll(self):
+        while self.running:
+            self.peak = max(self.peak, rss())
+            time.sleep(0.002)
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+        self.peak = max(self.peak, rss())
+
+
+def measure_one(frames: int, method: str, size: int, out_path: str) -> dict:
+    setup_comfy()
+    import numpy as np
+    import torch
+    from comfy_models import build_svd_vae
+
+    from longer_video.nodes.comfy_patches.chunked_decode import decode_chunked
+
+    torch.set_grad_enabled(False)
+    vae = build_svd_vae(seed=0)
+    latent = torch.randn(frames, 4, size, size, generator=torch.Generator().manual_seed(1))
+    settings = METHODS[method]
+
+    def run():
+        return vae.decode(latent) if settings is None else decode_chunked(vae, latent, *settings)
+
+    run_small = latent[:2]
+    vae.decode(run_small)  # warm-up: loads weights, allocator pools
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    start = time.perf_counter()
+    with PeakRss() as mem:
+        images = run()
+        if cuda:
+            torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    peak = (torch.cuda.max_memory_allocated() - base) if cuda else (mem.peak - mem.base)
+    np.save(out_path, images.float().cpu().numpy())
+    return {"seconds": seconds, "peak_bytes": peak, "device": "cuda" if cuda else "cpu"}
+
+
+def seam_frames(frames: int, method: str) -> list[int]:
+    from longer_video.nodes.techniques.chunk_plan import iter_seams, plan_chunks
+
+    settings = METHODS[method]
+    if settings is None:
+        return []
+    return list(iter_seams(plan_chunks(frames, settings[0], settings[1])))
+
+
+def main():
+    p = argparse.ArgumentParser(description="chunked decode benchmark")
+    p.add_argument("--frames", type=int, nargs="+", default=[14, 25, 65, 129])
+    p.add_argument("--latent-size", type=int, default=8, help="latent height = width (pixels = 8x)")
+    p.add_argument("--one", nargs=3, metavar=("FRAMES", "METHOD", "OUT"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        print(json.dumps(measure_one(int(args.one[0]), args.one[1], args.latent_size, args.one[2])))
+        return
+    setup_comfy()
+    import numpy as np
+
+    print(f"SVD VAE (random weights), latent {args.latent_size}x{args.latent_size} -> "
+          f"{8 * args.latent_size}x{8 * args.latent_size} px; chunk/overlap/crossfade in latent frames")
+    header = (f"{'T':>4} {'method':<16} {'time s':>8} {'peak MB':>9} {'time x':>7} {'mem x':>6} "
+              f"{'mean err':>9} {'worst seam err':>15} {'seam jump x':>12}")
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        for frames in args.frames:
+            results, images = {}, {}
+            for method in METHODS:
+                out = os.path.join(tmp, f"{frames}_{len(results)}.npy")
+                cmd = [sys.executable, __file__, "--latent-size", str(args.latent_size), "--one", str(frames), method, out]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode:
+                    raise SystemExit(proc.stderr[-3000:])
+                results[method] = json.loads(proc.stdout.strip().splitlines()[-1])
+                images[method] = np.load(out, allow_pickle=False)
+            full, stock = images["stock"], results["stock"]
+            for method, r in results.items():
+                seams = seam_frames(frames, method)
+                err = np.abs(images[method] - full)
+                seam_err = max((err[b - 1:b + 1].mean() for b in seams), default=0.0)
+                jump = lambda v: np.mean([np.abs(v[b] - v[b - 1]).mean() for b in seams]) if seams else 0.0  # noqa: E731
+                jump_ratio = (jump(images[method]) / jump(full)) if seams else 1.0
+                print(f"{frames:>4} {method:<16} {r['seconds']:>8.2f} {r['peak_bytes'] / 2**20:>9.0f} "
+                      f"{r['seconds'] / stock['seconds']:>7.2f} {r['peak_bytes'] / max(stock['peak_bytes'], 1):>6.2f} "
+                      f"{err.mean():>9.4f} {seam_err:>15.4f} {jump_ratio:>12.2f}")
+            print()
+    print(f"device: {results['stock']['device']}; 'seam jump x' = mean frame-to-frame change across seams / the full "
+          "decode's at the same frames (1.00 = no visible seam)")
+
+
+if __name__ == "__main__":
+    main()

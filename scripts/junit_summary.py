@@ -6,15 +6,16 @@ import xml.etree.ElementTree as ET
 
 
 def totals(paths):
+    """Count <testcase> elements (pytest nests them in <testsuite>, node's reporter does not)."""
     passed = failed = skipped = 0
     for path in paths:
-        root = ET.parse(path).getroot()
-        for suite in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
-            tests, skip = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
-            bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-            passed += tests - skip - bad
-            failed += bad
-            skipped += skip
+        for case in ET.parse(path).getroot().iter("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                failed += 1
+            elif case.find("skipped") is not None:
+                skipped += 1
+            else:
+                passed += 1
     return passed, failed, skipped
 
 

@@ -21,6 +21,13 @@ if [[ " $tiers " == *" pure "* ]]; then
   "$pack_venv/bin/python" -m ruff check . || status=1
   echo "== pure tiers: techniques + diffusers (torch $("$pack_venv/bin/python" -c 'import torch; print(torch.__version__)'))"
   "$pack_venv/bin/python" -m pytest tests/unit tests/diffusers -q --junitxml="$reports/pure.xml" "$@" || status=1
+  if command -v node >/dev/null; then
+    echo "== frontend read-out math (node --test)"
+    node --test --test-reporter=spec --test-reporter=junit --test-reporter-destination=stdout \
+      --test-reporter-destination="$reports/js.xml" tests/js/ || status=1
+  else
+    echo "== frontend read-out math: SKIPPED (no node on this machine)"
+  fi
 fi
 if [[ " $tiers " != *" comfyui "* ]]; then
   python3 scripts/junit_summary.py "$reports"/*.xml || status=1

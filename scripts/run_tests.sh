@@ -7,6 +7,7 @@
 #      virtualenv made from that ComfyUI's requirements. Skipped loudly when none is found.
 # Extra arguments go to every pytest run (e.g. -x, -k name). TIERS="comfyui" (or "pure") runs one tier.
 set -uo pipefail
+shopt -s nullglob
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 reports="$(mktemp -d)"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import chunked_decode, temporal_positions
+from . import chunked_decode, free_noise, temporal_positions, windowed_attention
 
-NODE_MODULES = (temporal_positions, chunked_decode)
+NODE_MODULES = (temporal_positions, windowed_attention, free_noise, chunked_decode)
 
 
 class LongerVideoExtension(ComfyExtension):

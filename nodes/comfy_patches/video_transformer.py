@@ -1,11 +1,15 @@
-"""A scoped replacement of `SpatialVideoTransformer.forward` with a seam for frame positions.
+"""A scoped replacement of `SpatialVideoTransformer.forward` with seams for positions and windows.
 
 ComfyUI has no hook for the temporal position embedding (it is built from `arange(T)` inside the
-module's forward), so each temporal transformer of the clone gets an object patch of its
-`forward`. The body mirrors upstream's (identical in ComfyUI 0.3.64 and 0.8.0, checked by the
-equivalence tests), except that the frame embedding comes from `frame_position_embedding`, which
-is bitwise the stock one when no interpolation applies. Settings come from transformer_options,
-so several of our nodes can share the one patch per module.
+module's forward) nor for the temporal block alone (attn1 patches also fire for the spatial block),
+so each temporal transformer of the clone gets an object patch of its `forward`. The body mirrors
+upstream's (identical in ComfyUI 0.3.64 and 0.8.0, checked by the equivalence tests), except:
+
+* the frame embedding comes from `frame_position_embedding` (bitwise stock without interpolation);
+* the temporal block runs through `temporal_mix`, which applies the windowing settings.
+
+Settings come from transformer_options, so our nodes share the one patch per module and compose
+in any order: positions (global, or per window in `block` mode) and windows are independent keys.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import torch
 from einops import rearrange, repeat
 
 from ..techniques.positions import frame_position_embedding
+from ..techniques.windows import banded_attention, fuse_windows, plan_windows
 from .options import get_option
 
 _REQUIRED_ATTRIBUTES = (
@@ -91,20 +96,19 @@ def patched_forward(
         x = self.proj_in(x)
 
     positions = get_option(transformer_options, "positions")
-    t_emb = frame_position_embedding(timesteps, self.in_channels, self.max_time_embed_period, positions, device=x.device)
-    t_emb = t_emb.repeat(x.shape[0] // timesteps, 1).to(x.dtype)
-    emb = self.time_pos_embed(t_emb)[:, None, :]
+    windows = get_option(transformer_options, "windows")
+    if windows is not None and not windows.applies_to(timesteps):
+        windows = None
+    if windows is not None and windows.mode == "block":
+        # each window sees frames 0..L-1, as in training (interpolated only if L > trained_frames)
+        emb = frame_embedding(self, windows.window_frames, positions, x)
+    else:
+        emb = frame_embedding(self, timesteps, positions, x, repeats=x.shape[0] // timesteps)
 
     for it_, (block, mix_block) in enumerate(zip(self.transformer_blocks, self.time_stack)):
         transformer_options["block_index"] = it_
         x = block(x, context=spatial_context, transformer_options=transformer_options)
-
-        x_mix = x + emb
-        B, S, C = x_mix.shape
-        x_mix = rearrange(x_mix, "(b t) s c -> (b s) t c", t=timesteps)
-        x_mix = mix_block(x_mix, context=time_context, transformer_options=transformer_options)
-        x_mix = rearrange(x_mix, "(b s) t c -> (b t) s c", s=S, b=B // timesteps, c=C, t=timesteps)
-
+        x_mix = temporal_mix(mix_block, x, emb, time_context, timesteps, transformer_options, windows)
         x = self.time_mixer(x_spatial=x, x_temporal=x_mix, image_only_indicator=image_only_indicator)
 
     if self.use_linear:
@@ -113,3 +117,63 @@ def patched_forward(
     if not self.use_linear:
         x = self.proj_out(x)
     return x + x_in
+
+
+def frame_embedding(self, num_frames: int, positions, x: torch.Tensor, repeats: int = 1) -> torch.Tensor:
+    """(repeats * num_frames, 1, C): time_pos_embed over the (interpolated) frame sinusoid.
+
+    The MLP runs on the repeated rows as upstream does, so results stay bitwise equal (a matmul
+    over a different number of rows may round differently).
+    """
+    t_emb = frame_position_embedding(num_frames, self.in_channels, self.max_time_embed_period, positions, device=x.device)
+    return self.time_pos_embed(t_emb.repeat(repeats, 1).to(x.dtype))[:, None, :]
+
+
+def run_temporal_block(mix_block, x_mix: torch.Tensor, time_context, num_frames: int, transformer_options) -> torch.Tensor:
+    """Upstream's temporal step on (b t) s c activations: attention runs over the t axis."""
+    B, S, C = x_mix.shape
+    x_mix = rearrange(x_mix, "(b t) s c -> (b s) t c", t=num_frames)
+    x_mix = mix_block(x_mix, context=time_context, transformer_options=transformer_options)
+    return rearrange(x_mix, "(b s) t c -> (b t) s c", s=S, b=B // num_frames, c=C, t=num_frames)
+
+
+def temporal_mix(mix_block, x: torch.Tensor, emb: torch.Tensor, time_context, num_frames: int, transformer_options,
+                 windows) -> torch.Tensor:
+    if windows is None:
+        return run_temporal_block(mix_block, x + emb, time_context, num_frames, transformer_options)
+    if windows.mode == "banded":
+        options = with_banded_self_attention(transformer_options, windows.band_radius)
+        return run_temporal_block(mix_block, x + emb, time_context, num_frames, options)
+
+    # block: the whole temporal block per window on window-local positions, outputs fused
+    B, S, C = x.shape
+    videos = x.reshape(B // num_frames, num_frames, S, C)
+
+    def run_window(frames: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        length = end - start
+        window_input = (frames + emb[:length]).reshape(-1, S, C)
+        out = run_temporal_block(mix_block, window_input, time_context, length, transformer_options)
+        return out.reshape(frames.shape)
+
+    plan = plan_windows(num_frames, windows.window_frames, windows.stride_frames)
+    return fuse_windows(videos, run_window, plan, windows.fusion, dim=1).reshape(B, S, C)
+
+
+def with_banded_self_attention(transformer_options: dict, radius: int) -> dict:
+    """A copy of the options whose attn1 replacement (for this block only) masks far frames.
+
+    Only the temporal block receives the copy, so the spatial block of the same transformer (which
+    shares the attn1 patch key) is untouched, and nothing outlives this call.
+    """
+    block = transformer_options.get("block")
+    key = (block[0], block[1], transformer_options.get("block_index", 0)) if block is not None else None
+    replace = dict(transformer_options.get("patches_replace", {}))
+    attn1 = dict(replace.get("attn1", {}))
+
+    def banded(q, k, v, extra_options):
+        upcast = extra_options.get("attn_precision") == torch.float32
+        return banded_attention(q, k, v, extra_options["n_heads"], radius, upcast=upcast)
+
+    attn1[key] = banded
+    replace["attn1"] = attn1
+    return {**transformer_options, "patches_replace": replace}

@@ -59,13 +59,13 @@ def random_like(name: str, shape: tuple, g: torch.Generator) -> torch.Tensor:
     return 1.0 + 0.1 * torch.randn(shape, generator=g)
 
 
-def build_svd_model(unet_config: dict, seed: int = 0, device="cpu"):
+def build_svd_model(unet_config: dict, seed: int = 0, device="cpu", dtype=torch.float32):
     """A comfy.model_base.SVD_img2vid (as ImageOnlyCheckpointLoader would make) with random weights."""
     import comfy.supported_models
 
     model_config = comfy.supported_models.SVD_img2vid(unet_config)
     model_config.unet_config.update({k: unet_config[k] for k in ("num_head_channels", "num_heads")})
-    model_config.set_inference_dtype(torch.float32, None)
+    model_config.set_inference_dtype(dtype, None)
     model = model_config.get_model({}, device=device)
     if str(device) != "meta":
         randomize_(model.diffusion_model, seed)

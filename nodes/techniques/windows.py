@@ -1,0 +1,122 @@
+"""FreeNoise-style temporal windows: plan, fusion weights, and weighted fusion of window outputs.
+
+The temporal layers see at most `window` frames at a time; windows start every `stride` frames and
+a tail window is aligned to the end, so every frame is covered for any (T, window, stride). Window
+outputs are fused per frame with weights normalised over the windows that cover the frame:
+`O_t = sum_w w(t - a_w) O_t^w / sum_w w(t - a_w)` (the reference code leaves tail frames empty;
+diffusers normalises its tail window with the wrong slice).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+FUSIONS = ("pyramid", "flat", "delayed_reverse_sawtooth")
+WINDOW_MODES = ("block", "banded")
+
+
+@dataclass(frozen=True)
+class WindowSettings:
+    window_frames: int = 25
+    stride_frames: int = 4
+    fusion: str = "pyramid"
+    mode: str = "block"
+
+    def __post_init__(self):
+        validate_windows(self.window_frames, self.stride_frames)
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}; got {self.fusion!r}")
+        if self.mode not in WINDOW_MODES:
+            raise ValueError(f"mode must be one of {', '.join(WINDOW_MODES)}; got {self.mode!r}")
+
+    def applies_to(self, num_frames: int) -> bool:
+        """Windowing only changes anything for videos longer than one window."""
+        return num_frames > self.window_frames
+
+    @property
+    def band_radius(self) -> int:
+        """`banded`: each frame attends to frames at most this far away (a window's half width)."""
+        return self.window_frames // 2
+
+
+def validate_windows(window_frames: int, stride_frames: int) -> None:
+    if int(window_frames) != window_frames or window_frames < 1:
+        raise ValueError(f"window_frames must be a whole number >= 1; got {window_frames!r}")
+    if int(stride_frames) != stride_frames or not 1 <= stride_frames <= window_frames:
+        raise ValueError(
+            f"stride_frames must be between 1 and window_frames ({window_frames}), or frames would be skipped; "
+            f"got {stride_frames!r}"
+        )
+
+
+def plan_windows(num_frames: int, window_frames: int, stride_frames: int) -> list[tuple[int, int]]:
+    """[(start, end)] windows of `window_frames` every `stride_frames`, the last one ending at T."""
+    validate_windows(window_frames, stride_frames)
+    if num_frames <= window_frames:
+        return [(0, num_frames)]
+    starts = list(range(0, num_frames - window_frames + 1, stride_frames))
+    if starts[-1] + window_frames < num_frames:
+        starts.append(num_frames - window_frames)
+    return [(s, s + window_frames) for s in starts]
+
+
+def fusion_weights(length: int, fusion: str) -> torch.Tensor:
+    """Per-position weights inside one window (float64), for odd and even lengths."""
+    if fusion == "flat":
+        return torch.ones(length, dtype=torch.float64)
+    if fusion == "pyramid":  # 1, 2, ..., peak, ..., 2, 1
+        j = torch.arange(length, dtype=torch.float64)
+        return torch.minimum(j + 1, length - j)
+    if fusion == "delayed_reverse_sawtooth":  # ~0 for the first half, then a ramp down from the middle
+        mid = (length + 1) // 2
+        head = [0.01] * (mid - 1) + ([float(mid)] if length % 2 == 0 else [])
+        return torch.tensor(head + [float(v) for v in range(mid, 0, -1)], dtype=torch.float64)
+    raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}; got {fusion!r}")
+
+
+def fuse_windows(
+    x: torch.Tensor,
+    run_window: Callable[[torch.Tensor, int, int], torch.Tensor],
+    windows: list[tuple[int, int]],
+    fusion: str,
+    dim: int,
+) -> torch.Tensor:
+    """Run `run_window(x[window], start, end)` per window along `dim` and fuse the results."""
+    num_frames = x.shape[dim]
+    out = None
+    weight_sum = torch.zeros(num_frames, dtype=torch.float64)
+    shape = [1] * x.dim()
+    for start, end in windows:
+        y = run_window(x.narrow(dim, start, end - start), start, end)
+        w = fusion_weights(end - start, fusion)
+        shape[dim] = end - start
+        if out is None:
+            out = torch.zeros(x.shape[:dim] + (num_frames,) + y.shape[dim + 1:], dtype=y.dtype, device=y.device)
+        out.narrow(dim, start, end - start).add_(y * w.to(device=y.device, dtype=y.dtype).view(shape))
+        weight_sum[start:end] += w
+    if torch.any(weight_sum <= 0):
+        raise RuntimeError("windows do not cover every frame")  # guarded by plan_windows
+    shape[dim] = num_frames
+    return out / weight_sum.to(device=out.device, dtype=out.dtype).view(shape)
+
+
+def band_mask(num_frames: int, radius: int, device=None) -> torch.Tensor:
+    """(T, T) boolean: True where |i - j| <= radius (frames allowed to attend to each other)."""
+    i = torch.arange(num_frames, device=device)
+    return (i[:, None] - i[None, :]).abs() <= radius
+
+
+def banded_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, radius: int,
+                     upcast: bool = False) -> torch.Tensor:
+    """Self-attention over the frame axis of (N, T, heads*dim) tensors, limited to |i - j| <= radius."""
+    n, frames, inner = q.shape
+    dim = inner // heads
+    dtype = q.dtype
+    q, k, v = (t.reshape(n, frames, heads, dim).transpose(1, 2) for t in (q, k, v))
+    if upcast:
+        q, k, v = q.float(), k.float(), v.float()
+    mask = band_mask(frames, radius, device=q.device)
+    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    return out.transpose(1, 2).reshape(n, frames, inner).to(dtype)

@@ -14,15 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1] / "scripts"), str(HERE.parent / "support")]
+from bench_common import PeakMemory, run_isolated, setup_comfy
 
 METHODS = {
     "stock": None,                       # comfy.sd.VAE.decode: all frames in one call here
@@ -30,46 +25,6 @@ METHODS = {
     "chunked 16/4/4": (16, 4, 4),         # 8 new frames per call + 4 frames of context on each side
     "chunked 8/2/2": (8, 2, 2),
 }
-
-
-def setup_comfy():
-    from find_comfyui import find_comfyui
-    from pack_import import import_pack
-
-    comfy = find_comfyui()
-    if comfy is None:
-        raise SystemExit("no ComfyUI found: set COMFYUI_DIR")
-    sys.path.insert(0, str(comfy))
-    import comfy.cli_args
-
-    import torch
-
-    comfy.cli_args.args.cpu = not torch.cuda.is_available()
-    import_pack()
-
-
-def rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class PeakRss:
-    def __enter__(self):
-        self.base = self.peak = rss()
-        self.running = True
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
-        return self
-
-    def _poll(self):
-        while self.running:
-            self.peak = max(self.peak, rss())
-            time.sleep(0.002)
-
-    def __exit__(self, *exc):
-        self.running = False
-        self.thread.join()
-        self.peak = max(self.peak, rss())
 
 
 def measure_one(frames: int, method: str, size: int, out_path: str) -> dict:
@@ -88,20 +43,12 @@ def measure_one(frames: int, method: str, size: int, out_path: str) -> dict:
     def run():
         return vae.decode(latent) if settings is None else decode_chunked(vae, latent, *settings)
 
-    cuda = torch.cuda.is_available()
-    if cuda:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
     start = time.perf_counter()
-    with PeakRss() as mem:
+    with PeakMemory() as mem:
         images = run()
-        if cuda:
-            torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    peak = (torch.cuda.max_memory_allocated() - base) if cuda else (mem.peak - mem.base)
     np.save(out_path, images.float().cpu().numpy())
-    return {"seconds": seconds, "peak_bytes": peak, "device": "cuda" if cuda else "cpu"}
+    return {"seconds": seconds, "peak_bytes": mem.peak_bytes, "device": mem.device}
 
 
 def seam_frames(frames: int, method: str) -> list[int]:
@@ -136,13 +83,7 @@ def main():
             results, images = {}, {}
             for method in METHODS:
                 out = os.path.join(tmp, f"{frames}_{len(results)}.npy")
-                cmd = [sys.executable, __file__, "--latent-size", str(args.latent_size), "--one", str(frames), method, out]
-                # a fixed mmap threshold makes glibc return big blocks at once, so RSS follows live memory
-                env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-                proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-                if proc.returncode:
-                    raise SystemExit(proc.stderr[-3000:])
-                results[method] = json.loads(proc.stdout.strip().splitlines()[-1])
+                results[method] = run_isolated(__file__, ["--latent-size", str(args.latent_size), "--one", str(frames), method, out])
                 images[method] = np.load(out, allow_pickle=False)
             full, stock = images["stock"], results["stock"]
             for method, r in results.items():

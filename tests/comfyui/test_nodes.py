@@ -5,18 +5,22 @@ from comfy_models import build_svd_model, build_svd_vae, model_patcher, run_patc
 
 from longer_video.nodes.chunked_decode import LongerVideoChunkedDecode
 from longer_video.nodes.extension import LongerVideoExtension
+from longer_video.nodes.free_noise import LongerVideoFreeNoise
 from longer_video.nodes.temporal_positions import LongerVideoTemporalPositions
+from longer_video.nodes.windowed_attention import LongerVideoWindowedAttention
+
+ALL_NODES = (LongerVideoTemporalPositions, LongerVideoWindowedAttention, LongerVideoFreeNoise, LongerVideoChunkedDecode)
 
 
-def test_extension_lists_both_nodes():
+def test_extension_lists_every_node():
     import asyncio
 
     nodes = asyncio.run(LongerVideoExtension().get_node_list())
-    assert {n.define_schema().node_id for n in nodes} == {"LongerVideoTemporalPositions", "LongerVideoChunkedDecode"}
+    assert {n.define_schema().node_id for n in nodes} == {n.__name__ for n in ALL_NODES}
 
 
 def test_every_input_has_a_tooltip():
-    for node in (LongerVideoTemporalPositions, LongerVideoChunkedDecode):
+    for node in ALL_NODES:
         schema = node.define_schema()
         assert schema.node_id.startswith("LongerVideo") and schema.category == "longer video"
         assert all(i.tooltip for i in schema.inputs), node
@@ -48,3 +52,15 @@ def test_decode_node_validates_and_decodes():
     latent = {"samples": torch.randn(10, 4, 4, 4)}
     (images,) = LongerVideoChunkedDecode.execute(vae, latent, 6, 1, 2).result
     assert images.shape == (10, 32, 32, 3) and 0 <= images.min() and images.max() <= 1
+
+
+def test_window_nodes_validate_and_return_clones():
+    assert "stride_frames" in LongerVideoWindowedAttention.validate_inputs(
+        window_frames=8, stride_frames=9, fusion="pyramid", mode="block")
+    assert "stride_frames" in LongerVideoFreeNoise.validate_inputs(window_frames=8, stride_frames=0, mode="shuffle")
+    assert LongerVideoFreeNoise.validate_inputs(window_frames=8, stride_frames=4, mode="repeat") is True
+    stock = model_patcher(build_svd_model(tiny_unet_config()))
+    (windowed,) = LongerVideoWindowedAttention.execute(stock, 8, 4, "pyramid", "block").result
+    (noisy,) = LongerVideoFreeNoise.execute(windowed, 8, 4, "shuffle").result
+    assert windowed is not stock and noisy is not windowed and not stock.object_patches
+    assert noisy.object_patches == windowed.object_patches and "sampler_sample" in noisy.wrappers

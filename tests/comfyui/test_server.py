@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = "svd_longer_video_positions_chunked_decode"
 CKPT = "svd_tiny_random.safetensors"
 FRAMES = 50
-OUR_NODES = ("LongerVideoTemporalPositions", "LongerVideoChunkedDecode")
+OUR_NODES = ("LongerVideoTemporalPositions", "LongerVideoWindowedAttention", "LongerVideoFreeNoise",
+             "LongerVideoChunkedDecode")
 
 
 @pytest.fixture(scope="session")

@@ -167,3 +167,40 @@ def test_freenoise_and_windows_refuse_image_models():
         apply_freenoise(image_model, 8, 2)
     with pytest.raises(NotAVideoModelError, match="LongerVideoWindowedAttention"):
         apply_windowed_attention(image_model, WindowSettings(8, 2))
+
+
+def sample_one_step(patcher, frames, seed=0):
+    import comfy.sample
+    import comfy.samplers
+
+    latent = torch.zeros(frames, 4, 4, 4)
+    noise = comfy.sample.prepare_noise(latent, seed)
+    cond = {"concat_latent_image": torch.randn(1, 4, 4, 4, generator=torch.Generator().manual_seed(1)), "fps": 6,
+            "motion_bucket_id": 127, "augmentation_level": 0}
+    positive = [[torch.randn(1, 1, CONFIG["context_dim"], generator=torch.Generator().manual_seed(2)), cond]]
+    negative = [[torch.zeros(1, 1, CONFIG["context_dim"]), copy.deepcopy(cond)]]
+    return comfy.sample.sample_custom(patcher, noise, 2.5, comfy.samplers.sampler_object("euler"),
+                                      torch.tensor([10.0, 0.0]), positive, negative, latent, seed=seed)
+
+
+def context_windows(patcher, length, overlap):
+    from comfy_extras.nodes_context_windows import ContextWindowsManualNode
+
+    names = {i.id for i in ContextWindowsManualNode.define_schema().inputs}
+    kwargs = dict(context_length=length, context_overlap=overlap, context_schedule="standard_static", context_stride=1,
+                  closed_loop=False, fuse_method="pyramid", dim=0, freenoise=False)
+    return ContextWindowsManualNode.execute(patcher, **{k: v for k, v in kwargs.items() if k in names}).result[0]
+
+
+@pytest.mark.parametrize("mode", ["block", "banded"])
+def test_composes_with_comfy_context_windows(stock, mode):
+    # ContextWindowsManual calls the model on 8-frame windows: our 8-frame windows are then a no-op,
+    # smaller ones work inside each context window; either order of applying them is the same.
+    frames = 20
+    ctx = sample_one_step(context_windows(stock, 8, 4), frames)
+    ours_then_ctx = context_windows(apply_windowed_attention(stock, WindowSettings(8, 2, "pyramid", mode)), 8, 4)
+    assert torch.equal(sample_one_step(ours_then_ctx, frames), ctx)
+    small = WindowSettings(5, 2, "pyramid", mode)
+    a = sample_one_step(context_windows(apply_windowed_attention(stock, small), 8, 4), frames)
+    b = sample_one_step(apply_windowed_attention(context_windows(stock, 8, 4), small), frames)
+    assert torch.equal(a, b) and (a - ctx).abs().max() > 1e-4

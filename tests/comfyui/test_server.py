@@ -11,6 +11,8 @@ from workflow_format import ui_to_api
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = "svd_longer_video_positions_chunked_decode"
+EXAMPLE_65 = "svd_longer_video_65_frames_freenoise"
+EXAMPLES = sorted(p.stem for p in (ROOT / "example_workflows").glob("*.json"))
 CKPT = "svd_tiny_random.safetensors"
 FRAMES = 50
 OUR_NODES = ("LongerVideoTemporalPositions", "LongerVideoWindowedAttention", "LongerVideoFreeNoise",
@@ -53,8 +55,8 @@ def object_info(server):
     return server.get("/object_info")
 
 
-def api_twin() -> dict:
-    return json.loads((ROOT / "tests" / "workflows" / f"{EXAMPLE}.api.json").read_text())
+def api_twin(name: str = EXAMPLE) -> dict:
+    return json.loads((ROOT / "tests" / "workflows" / f"{name}.api.json").read_text())
 
 
 def tiny(prompt: dict) -> dict:
@@ -88,9 +90,20 @@ def test_object_info_lists_the_nodes_with_tooltips(object_info):
     assert positions["trained_frames"][1]["default"] == 25
 
 
-def test_example_workflow_is_the_api_twin(object_info):
-    workflow = json.loads((ROOT / "example_workflows" / f"{EXAMPLE}.json").read_text())
-    assert ui_to_api(workflow, object_info) == api_twin()
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_workflow_is_the_api_twin(object_info, name):
+    workflow = json.loads((ROOT / "example_workflows" / f"{name}.json").read_text())
+    assert (ROOT / "example_workflows" / f"{name}.jpg").is_file()
+    assert ui_to_api(workflow, object_info) == api_twin(name)
+
+
+def test_65_frame_freenoise_workflow_runs(server):
+    prompt = tiny(api_twin(EXAMPLE_65))
+    assert [prompt[i]["class_type"] for i in ("5", "11", "12")] == list(OUR_NODES[:3])
+    entry = server.run(prompt)
+    frames = server.images(entry, "10")
+    assert frames.shape == (65, 64, 64, 3)
+    assert count_video_frames(server, entry["outputs"]["9"]["images"][0]) == 65
 
 
 def test_example_workflow_runs_and_leaves_no_patch_behind(server, comfyui_dir, tiny_checkpoint, tmp_path_factory):

@@ -197,7 +197,12 @@ def test_composes_with_comfy_context_windows(stock, mode):
     # ContextWindowsManual calls the model on 8-frame windows: our 8-frame windows are then a no-op,
     # smaller ones work inside each context window; either order of applying them is the same.
     frames = 20
-    ctx = sample_one_step(context_windows(stock, 8, 4), frames)
+    try:
+        ctx = sample_one_step(context_windows(stock, 8, 4), frames)
+    except RuntimeError as e:  # ComfyUI 0.3.64: IndexListContextHandler.set_step compares sigmas with per-frame timesteps
+        if "must match the size" not in str(e):
+            raise
+        pytest.skip(f"this ComfyUI's own ContextWindowsManual fails on SVD latents without our nodes: {e}")
     ours_then_ctx = context_windows(apply_windowed_attention(stock, WindowSettings(8, 2, "pyramid", mode)), 8, 4)
     assert torch.equal(sample_one_step(ours_then_ctx, frames), ctx)
     small = WindowSettings(5, 2, "pyramid", mode)

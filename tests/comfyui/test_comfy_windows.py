@@ -3,7 +3,7 @@ import copy
 
 import pytest
 import torch
-from comfy_models import build_svd_model, model_patcher, run_patched, svd_inputs, tiny_unet_config
+from comfy_models import build_image_model, build_svd_model, model_patcher, run_patched, svd_inputs, tiny_unet_config
 
 from longer_video.nodes.comfy_patches.positions import apply_temporal_positions
 from longer_video.nodes.comfy_patches.video_transformer import (
@@ -155,14 +155,7 @@ def test_freenoise_reschedules_the_sampler_noise_per_seed(stock):
 
 
 def test_freenoise_and_windows_refuse_image_models():
-    import comfy.supported_models
-
-    config = dict(CONFIG, use_temporal_attention=False, use_temporal_resblock=False, extra_ff_mix_layer=False,
-                  use_spatial_context=False, merge_strategy=None, video_kernel_size=None, num_classes=None,
-                  adm_in_channels=None, in_channels=4)
-    model_config = comfy.supported_models.SD15(config)
-    model_config.unet_config.update(num_head_channels=16, num_heads=-1)
-    image_model = model_patcher(model_config.get_model({}, device="meta"))
+    image_model = build_image_model(CONFIG)
     with pytest.raises(NotAVideoModelError, match="LongerVideoFreeNoise"):
         apply_freenoise(image_model, 8, 2)
     with pytest.raises(NotAVideoModelError, match="LongerVideoWindowedAttention"):

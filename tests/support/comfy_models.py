@@ -135,3 +135,15 @@ def run_patched(patcher, inputs: dict) -> torch.Tensor:
     comfy.model_management.load_models_gpu([patcher])
     transformer_options = dict(patcher.model_options.get("transformer_options", {}))
     return patcher.model.apply_model(**inputs, transformer_options=transformer_options).clone()
+
+
+def build_image_model(unet_config: dict):
+    """An SD1.x-style model (no temporal layers) with the same small widths, on the meta device."""
+    import comfy.supported_models
+
+    config = dict(unet_config, use_temporal_attention=False, use_temporal_resblock=False, extra_ff_mix_layer=False,
+                  use_spatial_context=False, merge_strategy=None, video_kernel_size=None, num_classes=None,
+                  adm_in_channels=None, in_channels=4)
+    model_config = comfy.supported_models.SD15(config)
+    model_config.unet_config.update(num_head_channels=unet_config["num_head_channels"], num_heads=-1)
+    return model_patcher(model_config.get_model({}, device="meta"))

@@ -5,8 +5,7 @@ from comfy_api.latest import io
 
 from .comfy_patches.chunked_decode import decode_chunked
 from .techniques.chunk_plan import validate_chunk_settings
-
-CATEGORY = "longer video"
+from .node_common import CATEGORY, validation_result
 
 
 class LongerVideoChunkedDecode(io.ComfyNode):
@@ -45,13 +44,7 @@ class LongerVideoChunkedDecode(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, chunk_frames=None, overlap_frames=None, crossfade_frames=None, **kwargs):
-        if None in (chunk_frames, overlap_frames, crossfade_frames):
-            return True  # linked inputs are checked in execute
-        try:
-            validate_chunk_settings(chunk_frames, overlap_frames, crossfade_frames)
-        except ValueError as e:
-            return str(e)
-        return True
+        return validation_result(validate_chunk_settings, chunk_frames, overlap_frames, crossfade_frames)
 
     @classmethod
     def execute(cls, vae, samples, chunk_frames, overlap_frames, crossfade_frames) -> io.NodeOutput:

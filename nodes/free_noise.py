@@ -5,8 +5,7 @@ from comfy_api.latest import io
 
 from .comfy_patches.windows import apply_freenoise
 from .techniques.freenoise import NOISE_MODES, validate_noise_settings
-
-CATEGORY = "longer video"
+from .node_common import CATEGORY, validation_result
 
 
 class LongerVideoFreeNoise(io.ComfyNode):
@@ -36,13 +35,7 @@ class LongerVideoFreeNoise(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, window_frames=None, stride_frames=None, mode=None, **kwargs):
-        if None in (window_frames, stride_frames, mode):
-            return True
-        try:
-            validate_noise_settings(window_frames, stride_frames, mode)
-        except ValueError as e:
-            return str(e)
-        return True
+        return validation_result(validate_noise_settings, window_frames, stride_frames, mode)
 
     @classmethod
     def execute(cls, model, window_frames, stride_frames, mode) -> io.NodeOutput:

@@ -5,8 +5,7 @@ from comfy_api.latest import io
 
 from .comfy_patches.positions import apply_temporal_positions
 from .techniques.positions import DEFAULT_YARN_ALPHA, DEFAULT_YARN_BETA, MODES, PositionSettings
-
-CATEGORY = "longer video"
+from .node_common import CATEGORY, validation_result
 
 
 class LongerVideoTemporalPositions(io.ComfyNode):
@@ -46,13 +45,7 @@ class LongerVideoTemporalPositions(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, mode=None, trained_frames=None, yarn_alpha=None, yarn_beta=None, **kwargs):
-        if None in (mode, trained_frames, yarn_alpha, yarn_beta):
-            return True  # linked inputs are checked in execute
-        try:
-            PositionSettings(mode=mode, trained_frames=trained_frames, yarn_alpha=yarn_alpha, yarn_beta=yarn_beta)
-        except ValueError as e:
-            return str(e)
-        return True
+        return validation_result(PositionSettings, mode, trained_frames, yarn_alpha, yarn_beta)
 
     @classmethod
     def execute(cls, model, mode, trained_frames, yarn_alpha, yarn_beta) -> io.NodeOutput:

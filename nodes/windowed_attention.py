@@ -5,8 +5,7 @@ from comfy_api.latest import io
 
 from .comfy_patches.windows import apply_windowed_attention
 from .techniques.windows import FUSIONS, WINDOW_MODES, WindowSettings
-
-CATEGORY = "longer video"
+from .node_common import CATEGORY, validation_result
 
 
 class LongerVideoWindowedAttention(io.ComfyNode):
@@ -41,13 +40,7 @@ class LongerVideoWindowedAttention(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, window_frames=None, stride_frames=None, fusion=None, mode=None, **kwargs):
-        if None in (window_frames, stride_frames, fusion, mode):
-            return True  # linked inputs are checked in execute
-        try:
-            WindowSettings(window_frames, stride_frames, fusion, mode)
-        except ValueError as e:
-            return str(e)
-        return True
+        return validation_result(WindowSettings, window_frames, stride_frames, fusion, mode)
 
     @classmethod
     def execute(cls, model, window_frames, stride_frames, fusion, mode) -> io.NodeOutput:

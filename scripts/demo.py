@@ -40,7 +40,8 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def test_pattern(width: int, height: int):
+def pattern_image(width: int, height: int):
+    """A smooth colour gradient with diagonal stripes: an init image that needs no file."""
     import numpy as np
     from PIL import Image
 
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
 
     from PIL import Image
 
-    image = Image.open(args.image).convert("RGB") if args.image else test_pattern(width, height)
+    image = Image.open(args.image).convert("RGB") if args.image else pattern_image(width, height)
     generator = torch.Generator(device="cpu").manual_seed(args.seed)
     start = time.perf_counter()
     video = pipe(image, height=height, width=width, num_frames=frames, num_inference_steps=steps,

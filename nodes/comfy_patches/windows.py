@@ -46,4 +46,3 @@ def apply_freenoise(model, window_frames: int, stride_frames: int, mode: str = "
     patched.remove_wrappers_with_key(sample_type, FREENOISE_WRAPPER_KEY)
     patched.add_wrapper_with_key(sample_type, FREENOISE_WRAPPER_KEY, sampler_sample)
     return patched
-

@@ -35,12 +35,9 @@ def start_server(comfyui_dir, base: Path, checkpoint: Path) -> ComfyServer:
 
 
 def write_init_image(path: Path):
-    import numpy as np
-    from PIL import Image
+    from demo import pattern_image  # scripts/ is on sys.path (tests/conftest.py)
 
-    y, x = np.mgrid[0:64, 0:64]
-    rgb = np.stack([x / 63, y / 63, 0.5 + 0.5 * np.sin((x + y) / 6.0)], -1)
-    Image.fromarray((rgb * 255).astype("uint8")).save(path)
+    pattern_image(64, 64).save(path)
 
 
 @pytest.fixture(scope="module")

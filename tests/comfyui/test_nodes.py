@@ -6,10 +6,12 @@ from comfy_models import build_svd_model, build_svd_vae, model_patcher, run_patc
 from longer_video.nodes.chunked_decode import LongerVideoChunkedDecode
 from longer_video.nodes.extension import LongerVideoExtension
 from longer_video.nodes.free_noise import LongerVideoFreeNoise
+from longer_video.nodes.keyframe_interpolation import LongerVideoKeyframeConditioning, LongerVideoKeyframeSampler
 from longer_video.nodes.temporal_positions import LongerVideoTemporalPositions
 from longer_video.nodes.windowed_attention import LongerVideoWindowedAttention
 
-ALL_NODES = (LongerVideoTemporalPositions, LongerVideoWindowedAttention, LongerVideoFreeNoise, LongerVideoChunkedDecode)
+ALL_NODES = (LongerVideoTemporalPositions, LongerVideoWindowedAttention, LongerVideoFreeNoise,
+             LongerVideoKeyframeConditioning, LongerVideoKeyframeSampler, LongerVideoChunkedDecode)
 
 
 def test_extension_lists_every_node():

@@ -147,3 +147,20 @@ def build_image_model(unet_config: dict):
     model_config = comfy.supported_models.SD15(config)
     model_config.unet_config.update(num_head_channels=unet_config["num_head_channels"], num_heads=-1)
     return model_patcher(model_config.get_model({}, device="meta"))
+
+
+def build_clip_vision(projection_dim: int, tmp_dir, seed: int = 0):
+    """A tiny random CLIP vision model (ComfyUI's own class) whose image embeds have projection_dim."""
+    import json
+
+    import comfy.clip_vision
+
+    config = {"attention_dropout": 0.0, "dropout": 0.0, "hidden_act": "gelu", "hidden_size": 32, "image_size": 28,
+              "initializer_factor": 1.0, "initializer_range": 0.02, "intermediate_size": 64, "layer_norm_eps": 1e-5,
+              "model_type": "clip_vision_model", "num_attention_heads": 2, "num_channels": 3, "num_hidden_layers": 2,
+              "patch_size": 14, "projection_dim": projection_dim, "torch_dtype": "float32"}
+    path = tmp_dir / "tiny_clip_vision.json"
+    path.write_text(json.dumps(config))
+    clip_vision = comfy.clip_vision.ClipVisionModel(str(path))
+    randomize_(clip_vision.model, seed)
+    return clip_vision

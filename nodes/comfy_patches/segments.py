@@ -1,0 +1,125 @@
+"""Segment-mode sampling: each keyframe gap sampled as its own (k+1)-frame SVD clip.
+
+Segment g covers frames [g*k, g*k+k]; its conditioning, latent and pin mask are the per-frame
+slices of the whole-video ones, and its noise comes from `seed + g`, so a segment equals a
+KSampler run by hand on the sliced inputs with that seed. Memory depends on the segment length
+and `segments_per_batch`, not on the number of keyframes. Batched segments run as a batch of
+clips: a keyed DIFFUSION_MODEL wrapper on a clone tells the UNet the clip length.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..techniques.keyframes import segment_ranges, stitch_segments
+from .keyframes import FRAMES_BETWEEN_KEY
+
+CLIP_LENGTH_WRAPPER_KEY = "longer_video_clip_length"
+
+
+def frames_between_of(latent: dict, node_name: str) -> int:
+    if FRAMES_BETWEEN_KEY not in latent:
+        raise ValueError(f"{node_name}: latent_image must come from LongerVideoKeyframeConditioning "
+                         f"(it records the keyframe spacing that segment mode needs)")
+    return int(latent[FRAMES_BETWEEN_KEY])
+
+
+def slice_frames(value, start: int, end: int, frames: int):
+    """The [start, end) frames of a per-frame tensor (batch == frames); anything else unchanged."""
+    if isinstance(value, torch.Tensor) and value.ndim >= 1 and value.shape[0] == frames:
+        return value[start:end]
+    return value
+
+
+def slice_conditioning(conditioning: list, start: int, end: int, frames: int) -> list:
+    return [[slice_frames(tensor, start, end, frames),
+             {key: slice_frames(value, start, end, frames) for key, value in values.items()}]
+            for tensor, values in conditioning]
+
+
+def concat_conditioning(parts: list[list], clip_frames: int) -> list:
+    """Join the same-structured conditionings of several clips: per-frame tensors (batch ==
+    clip_frames) are concatenated, shared ones (batch 1, e.g. stock SVD conditioning) kept once."""
+    def join(values):
+        first = values[0]
+        if isinstance(first, torch.Tensor) and first.ndim >= 1 and first.shape[0] == clip_frames:
+            return torch.cat(values)
+        return first
+
+    return [[join([tensor for tensor, _ in entries]),
+             {key: join([values[key] for _, values in entries]) for key in entries[0][1]}]
+            for entries in zip(*parts)]
+
+
+def segment_inputs(positive, negative, latent: dict, start: int, end: int) -> tuple:
+    frames = latent["samples"].shape[0]
+    sub_latent = {"samples": latent["samples"][start:end]}
+    if "noise_mask" in latent:
+        sub_latent["noise_mask"] = slice_frames(latent["noise_mask"], start, end, frames)
+    return (slice_conditioning(positive, start, end, frames), slice_conditioning(negative, start, end, frames),
+            sub_latent)
+
+
+def with_clip_length(model, clip_frames: int):
+    """A clone whose UNet treats its batch as clips of `clip_frames` frames."""
+    import comfy.patcher_extension
+
+    def diffusion_model(executor, *args, **kwargs):
+        kwargs["num_video_frames"] = clip_frames
+        return executor(*args, **kwargs)
+
+    patched = model.clone()
+    kind = comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL
+    patched.remove_wrappers_with_key(kind, CLIP_LENGTH_WRAPPER_KEY)
+    patched.add_wrapper_with_key(kind, CLIP_LENGTH_WRAPPER_KEY, diffusion_model)
+    return patched
+
+
+def sample_clip(model, seeds: list[int], steps, cfg, sampler_name, scheduler, positive, negative, latents: list[dict],
+                callback=None):
+    """Sample one or more same-length clips in one run; clip i's noise comes from seeds[i]."""
+    import comfy.sample
+    import comfy.utils
+
+    samples = [comfy.sample.fix_empty_latent_channels(model, latent["samples"]) for latent in latents]
+    noise = torch.cat([comfy.sample.prepare_noise(s, seed) for s, seed in zip(samples, seeds)])
+    masks = [latent.get("noise_mask") for latent in latents]
+    noise_mask = None if masks[0] is None else torch.cat(masks)
+    if len(latents) > 1:
+        model = with_clip_length(model, samples[0].shape[0])
+    return comfy.sample.sample(model, noise, steps, cfg, sampler_name, scheduler, positive, negative,
+                               torch.cat(samples), noise_mask=noise_mask, callback=callback,
+                               disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seeds[0])
+
+
+def sample_segments(model, positive, negative, latent: dict, seed: int, steps: int, cfg: float, sampler_name: str,
+                    scheduler: str, segments_per_batch: int = 1, node_name: str = "LongerVideoKeyframeSampler"):
+    """The whole (K-1)*k+1-frame latent, sampled gap by gap; shows progress, stops on interrupt."""
+    import comfy.model_management
+    import comfy.utils
+
+    if segments_per_batch < 1:
+        raise ValueError(f"{node_name}: segments_per_batch must be >= 1; got {segments_per_batch}")
+    frames_between = frames_between_of(latent, node_name)
+    try:
+        ranges = segment_ranges(latent["samples"].shape[0], frames_between)
+    except ValueError as e:
+        raise ValueError(f"{node_name}: {e}") from None
+    progress = comfy.utils.ProgressBar(len(ranges) * steps)
+    segments = []
+    for first in range(0, len(ranges), segments_per_batch):
+        comfy.model_management.throw_exception_if_processing_interrupted()
+        batch = ranges[first:first + segments_per_batch]
+        parts = [segment_inputs(positive, negative, latent, start, end) for start, end in batch]
+        done = first * steps
+        clip = batch[0][1] - batch[0][0]
+
+        def callback(step, x0, x, total_steps, done=done):
+            progress.update_absolute(done + (step + 1) * len(batch), len(ranges) * steps)
+
+        result = sample_clip(model, [seed + first + i for i in range(len(batch))], steps, cfg, sampler_name, scheduler,
+                             concat_conditioning([p[0] for p in parts], clip), concat_conditioning([p[1] for p in parts], clip),
+                             [p[2] for p in parts], callback=callback)
+        segments.extend(result.chunk(len(batch)))
+    out = {key: value for key, value in latent.items() if key != "noise_mask"}
+    out["samples"] = stitch_segments(segments, frames_between)
+    return out

@@ -51,7 +51,8 @@ class LongerVideoKeyframeConditioning(io.ComfyNode):
                 io.Int.Input("motion_bucket_id", default=127, min=1, max=1023,
                              tooltip="SVD motion amount; lower it for calmer in-betweens."),
                 io.Int.Input("fps", default=6, min=1, max=1024,
-                             tooltip="SVD fps conditioning. Each stage multiplies the frame rate by k."),
+                             tooltip="SVD fps conditioning. Later stages have frames closer in time: raise it per stage "
+                                     "(e.g. 6 -> 12 -> 24) for smaller motion between frames."),
                 io.Float.Input("augmentation_level", default=0.0, min=0.0, max=10.0, step=0.01,
                                tooltip="Noise added to keyframe images before encoding the hints (as stock SVD). "
                                        "Pins always use the clean keyframes."),

@@ -29,3 +29,32 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def comfyui_dir():
     return COMFYUI
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(comfyui_dir):
+    import os
+    from pathlib import Path
+
+    from svd_checkpoint import GENERATOR_VERSION, write_svd_checkpoint
+
+    cache = Path(os.environ.get("LONGER_VIDEO_TEST_CACHE", Path.home() / ".cache" / "longer-video"))
+    path = cache / "checkpoints" / f"svd_tiny_random_v{GENERATOR_VERSION}.safetensors"
+    if not path.exists():
+        write_svd_checkpoint(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def server(comfyui_dir, tiny_checkpoint, tmp_path_factory):
+    """One real ComfyUI server (CPU, tiny checkpoint) shared by the server-tier modules."""
+    from server_prompts import start_server
+
+    server = start_server(comfyui_dir, tmp_path_factory.mktemp("comfy_base"), tiny_checkpoint)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def object_info(server):
+    return server.get("/object_info")

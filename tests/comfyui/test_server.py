@@ -1,68 +1,23 @@
 """Server tier: a real ComfyUI (CPU) with the pack in custom_nodes, driven through its HTTP API."""
 import copy
 import json
-import os
-from pathlib import Path
 
 import pytest
-from comfy_server import ComfyServer, execution_error
-from svd_checkpoint import GENERATOR_VERSION, write_svd_checkpoint
+from comfy_server import execution_error
+from server_prompts import CKPT, ROOT, count_video_frames, start_server, tiny
+from server_prompts import api_twin as shipped_prompt
 from workflow_format import ui_to_api
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = "svd_longer_video_positions_chunked_decode"
 EXAMPLE_65 = "svd_longer_video_65_frames_freenoise"
 EXAMPLES = sorted(p.stem for p in (ROOT / "example_workflows").glob("*.json"))
-CKPT = "svd_tiny_random.safetensors"
 FRAMES = 50
 OUR_NODES = ("LongerVideoTemporalPositions", "LongerVideoWindowedAttention", "LongerVideoFreeNoise",
-             "LongerVideoChunkedDecode")
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(comfyui_dir):
-    cache = Path(os.environ.get("LONGER_VIDEO_TEST_CACHE", Path.home() / ".cache" / "longer-video"))
-    path = cache / "checkpoints" / f"svd_tiny_random_v{GENERATOR_VERSION}.safetensors"
-    if not path.exists():
-        write_svd_checkpoint(path)
-    return path
-
-
-def start_server(comfyui_dir, base: Path, checkpoint: Path) -> ComfyServer:
-    server = ComfyServer(comfyui_dir, base, ROOT, {CKPT: checkpoint})
-    write_init_image(base / "input" / "example.png")
-    return server.start()
-
-
-def write_init_image(path: Path):
-    from demo import pattern_image  # scripts/ is on sys.path (tests/conftest.py)
-
-    pattern_image(64, 64).save(path)
-
-
-@pytest.fixture(scope="module")
-def server(comfyui_dir, tiny_checkpoint, tmp_path_factory):
-    server = start_server(comfyui_dir, tmp_path_factory.mktemp("comfy_base"), tiny_checkpoint)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def object_info(server):
-    return server.get("/object_info")
+             "LongerVideoKeyframeConditioning", "LongerVideoKeyframeSampler", "LongerVideoChunkedDecode")
 
 
 def api_twin(name: str = EXAMPLE) -> dict:
-    return json.loads((ROOT / "tests" / "workflows" / f"{name}.api.json").read_text())
-
-
-def tiny(prompt: dict) -> dict:
-    """The shipped prompt at test size: the tiny checkpoint, 64x64, 2 steps, same frame count."""
-    prompt = copy.deepcopy(prompt)
-    prompt["1"]["inputs"]["ckpt_name"] = CKPT
-    prompt["3"]["inputs"].update(width=64, height=64)
-    prompt["6"]["inputs"]["steps"] = 2
-    return prompt
+    return shipped_prompt(name)
 
 
 def unpatched(prompt: dict) -> dict:
@@ -118,17 +73,6 @@ def test_example_workflow_runs_and_leaves_no_patch_behind(server, comfyui_dir, t
         fresh.stop()
     assert (frames.astype(int) - stock_here).__abs__().mean() > 1.0  # the patches did change the video ...
     assert (stock_here == stock_fresh).all()  # ... and nothing of them stayed in the shared model
-
-
-def count_video_frames(server: ComfyServer, item: dict) -> int:
-    import io
-    import urllib.parse
-
-    import av
-
-    query = urllib.parse.urlencode({k: item[k] for k in ("filename", "subfolder", "type")})
-    with av.open(io.BytesIO(server.get_bytes("/view?" + query))) as container:
-        return sum(1 for _ in container.decode(video=0))
 
 
 @pytest.mark.parametrize("node, changes, words", [

@@ -1,0 +1,67 @@
+"""Server tier: keyframe-hint interpolation workflows through a real ComfyUI's /prompt."""
+import pytest
+import torch
+from server_prompts import api_twin, count_video_frames, tiny, write_init_image
+
+HIERARCHY = "svd_longer_video_keyframes_5_17_65"
+OWN_KEYFRAMES = "svd_longer_video_own_keyframes"
+
+
+def with_saved_latents(prompt: dict, sources: dict[str, str]) -> dict:
+    """Add SaveLatent nodes (ids 90, 91, ...) for the given node outputs, named by key."""
+    for i, (name, node) in enumerate(sources.items()):
+        prompt[str(90 + i)] = {"class_type": "SaveLatent",
+                               "inputs": {"samples": [node, 0], "filename_prefix": f"lv_test/{name}"}}
+    return prompt
+
+
+def saved_latent(server, entry: dict, node: str) -> torch.Tensor:
+    from safetensors.torch import load_file
+
+    item = entry["outputs"][node]["latents"][0]
+    return load_file(server.base / "output" / item["subfolder"] / item["filename"])["latent_tensor"]
+
+
+def test_hierarchy_5_17_65_passes_through_every_earlier_stage(server):
+    prompt = tiny(api_twin(HIERARCHY))
+    assert prompt["3"]["inputs"]["video_frames"] == 5 and prompt["16"]["inputs"]["mode"] == "segment"
+    prompt = with_saved_latents(prompt, {"stage1": "6", "stage2": "14", "stage3": "16"})
+    entry = server.run(prompt, timeout=900)
+    assert server.images(entry, "10").shape == (65, 64, 64, 3)
+    assert count_video_frames(server, entry["outputs"]["9"]["images"][0]) == 65
+    stage1, stage2, stage3 = (saved_latent(server, entry, n) for n in ("90", "91", "92"))
+    assert (stage1.shape[0], stage2.shape[0], stage3.shape[0]) == (5, 17, 65)
+    assert (stage2[::4] - stage1).abs().max() <= 1e-5
+    assert (stage3[::4] - stage2).abs().max() <= 1e-5
+    assert (stage3[1::4] - stage2[:-1]).abs().max() > 1e-3  # the in-betweens are new frames
+
+
+def test_own_keyframes_workflow_runs_through_the_images(server):
+    for n in (1, 2, 3):
+        write_init_image(server.base / "input" / f"keyframe_{n}.png", quarter_turns=n)
+    prompt = with_saved_latents(tiny(api_twin(OWN_KEYFRAMES)), {"pins": "13", "video": "16"})
+    prompt["90"]["inputs"]["samples"] = ["13", 2]  # the conditioning's LATENT output: keyframes at their frames
+    entry = server.run(prompt, timeout=900)
+    assert server.images(entry, "10").shape == (25, 64, 64, 3)
+    assert count_video_frames(server, entry["outputs"]["9"]["images"][0]) == 25
+    pins, video = saved_latent(server, entry, "90"), saved_latent(server, entry, "91")
+    assert (video[::12] - pins[::12]).abs().max() <= 1e-5
+    assert pins[::12].abs().amax(dim=(1, 2, 3)).min() > 0.1  # three real, distinct keyframe latents
+    assert (pins[0] - pins[12]).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"frames_between": 0}, ["LongerVideoKeyframeConditioning", "frames_between"]),
+    ({"width": 100}, ["LongerVideoKeyframeConditioning", "width"]),
+    ({"hint": "cubic"}, ["LongerVideoKeyframeConditioning", "hint"]),
+])
+def test_bad_keyframe_settings_are_refused_before_running(server, changes, words):
+    import json
+
+    prompt = tiny(api_twin(HIERARCHY))
+    prompt["13"]["inputs"].update(changes)
+    status, body = server.post("/prompt", {"prompt": prompt})
+    assert status == 400
+    text = json.dumps(body.get("node_errors", {}).get("13", body))
+    for word in words:
+        assert word in text, text

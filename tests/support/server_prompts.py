@@ -1,0 +1,55 @@
+"""Helpers the server-tier tests share: the tiny checkpoint name, API twins, server start, video frames."""
+from __future__ import annotations
+
+import copy
+import io
+import json
+import urllib.parse
+from pathlib import Path
+
+from comfy_server import ComfyServer
+
+ROOT = Path(__file__).resolve().parents[2]
+CKPT = "svd_tiny_random.safetensors"
+TINY_SIZE = 64
+SIZED_NODES = ("SVD_img2vid_Conditioning", "LongerVideoKeyframeConditioning")
+SAMPLER_NODES = ("KSampler", "LongerVideoKeyframeSampler")
+
+
+def api_twin(name: str) -> dict:
+    """The API-format prompt shipped beside example_workflows/<name>.json (what the tests queue)."""
+    return json.loads((ROOT / "tests" / "workflows" / f"{name}.api.json").read_text())
+
+
+def tiny(prompt: dict, steps: int = 2) -> dict:
+    """The shipped prompt at test size: the tiny checkpoint, 64x64, 2 steps, same frame counts."""
+    prompt = copy.deepcopy(prompt)
+    for node in prompt.values():
+        if node["class_type"] == "ImageOnlyCheckpointLoader":
+            node["inputs"]["ckpt_name"] = CKPT
+        if node["class_type"] in SIZED_NODES:
+            node["inputs"].update(width=TINY_SIZE, height=TINY_SIZE)
+        if node["class_type"] in SAMPLER_NODES:
+            node["inputs"]["steps"] = steps
+    return prompt
+
+
+def write_init_image(path: Path, quarter_turns: int = 0):
+    """The demo's pattern image (turned by 90 degree steps, for distinct keyframes)."""
+    from demo import pattern_image  # scripts/ is on sys.path (tests/conftest.py)
+
+    pattern_image(TINY_SIZE, TINY_SIZE).rotate(90 * quarter_turns).save(path)
+
+
+def start_server(comfyui_dir, base: Path, checkpoint: Path) -> ComfyServer:
+    server = ComfyServer(comfyui_dir, base, ROOT, {CKPT: checkpoint})
+    write_init_image(base / "input" / "example.png")
+    return server.start()
+
+
+def count_video_frames(server: ComfyServer, item: dict) -> int:
+    import av
+
+    query = urllib.parse.urlencode({k: item[k] for k in ("filename", "subfolder", "type")})
+    with av.open(io.BytesIO(server.get_bytes("/view?" + query))) as container:
+        return sum(1 for _ in container.decode(video=0))

@@ -16,3 +16,39 @@ export function chunkReadout(chunkFrames, overlapFrames, crossfadeFrames) {
 export function positionScale(frames, trainedFrames) {
   return frames > trainedFrames ? frames / trainedFrames : 1;
 }
+
+// Mirrors nodes/techniques/keyframes.py: K keyframes, k frames between -> (K-1)*k+1 frames.
+export function keyframeReadout(keyframes, framesBetween) {
+  if (!(framesBetween >= 1)) return { ok: false, text: "frames_between must be >= 1" };
+  if (keyframes == null) return { ok: true, text: `(keyframes-1) x ${framesBetween} + 1 frames` };
+  if (keyframes < 2) return { ok: false, text: `${keyframes} keyframe: need at least 2` };
+  const frames = (keyframes - 1) * framesBetween + 1;
+  return { ok: true, frames, text: `${keyframes} keyframes -> ${frames} frames (gaps of ${framesBetween + 1})` };
+}
+
+// Mirrors plan_windows in nodes/techniques/windows.py (tail window ends at the last frame).
+export function windowCount(frames, windowFrames, strideFrames) {
+  if (frames <= windowFrames) return 1;
+  let count = Math.floor((frames - windowFrames) / strideFrames) + 1;
+  if ((count - 1) * strideFrames + windowFrames < frames) count += 1;
+  return count;
+}
+
+export function windowReadout(frames, windowFrames, strideFrames) {
+  if (!(windowFrames >= 1)) return { ok: false, text: "window_frames must be >= 1" };
+  if (!(strideFrames >= 1 && strideFrames <= windowFrames)) {
+    return { ok: false, text: `stride ${strideFrames} must be 1..${windowFrames} (window)` };
+  }
+  if (frames == null) return { ok: true, text: `windows of ${windowFrames} every ${strideFrames} frames` };
+  if (windowFrames >= frames) {
+    return { ok: false, text: `window ${windowFrames} >= video ${frames} frames: no windows (stock attention)` };
+  }
+  return { ok: true, text: `${frames} frames -> ${windowCount(frames, windowFrames, strideFrames)} windows` };
+}
+
+export function positionReadout(frames, trainedFrames, mode) {
+  if (frames == null) return { ok: true, text: `scale = frames / ${trainedFrames} past ${trainedFrames} frames` };
+  const scale = positionScale(frames, trainedFrames);
+  if (mode === "none" || scale === 1) return { ok: true, text: `${frames} frames: stock positions (scale 1)` };
+  return { ok: true, text: `${frames} frames: ${mode} scale ${scale.toFixed(2)}` };
+}

@@ -4,7 +4,8 @@
 #   2. pure tiers in the pack's CPU-torch virtualenv: tests/unit (techniques), tests/diffusers
 #   3. the ComfyUI tier (tests/comfyui: module tests on ComfyUI's own classes + a real server),
 #      mandatory when a ComfyUI is found ($COMFYUI_DIR, the enclosing ComfyUI, ~/ComfyUI), in a
-#      virtualenv made from that ComfyUI's requirements. Skipped loudly when none is found.
+#      virtualenv made from that ComfyUI's requirements, with the browser tier (headless Debian
+#      chromium driven by playwright-core against that server). Skipped loudly when none is found.
 # Extra arguments go to every pytest run (e.g. -x, -k name). TIERS="comfyui" (or "pure") runs one tier.
 set -uo pipefail
 shopt -s nullglob
@@ -44,6 +45,8 @@ elif [ -z "$found" ]; then
 else
   comfy_dir="${found%%$'\t'*}"; comfy_version="${found##*$'\t'}"
   echo "== ComfyUI tier: ComfyUI $comfy_version at $comfy_dir"
+  echo "== browser tier prerequisites (Debian chromium, playwright-core)"
+  bash scripts/browser_env.sh || { status=1; echo "browser tier: could not install its prerequisites"; }
   if comfy_venv="$(bash scripts/comfyui_env.sh "$comfy_dir" 2> >(grep -v "^WARNING: Location" >&2))"; then
     COMFYUI_DIR="$comfy_dir" "$comfy_venv/bin/python" -m pytest tests/comfyui -q \
       --junitxml="$reports/comfyui.xml" "$@" || status=1

@@ -6,7 +6,7 @@ from comfy_api.latest import io
 from .comfy_patches.keyframes import (
     KeyframeInputError, check_keyframe_latents, encode_keyframe_images, keyframe_conditioning,
 )
-from .comfy_patches.segments import sample_segments
+from .comfy_patches.segments import sample_segments, sample_whole
 from .node_common import CATEGORY, validation_result
 from .techniques.keyframes import HINT_MODES, SAMPLING_MODES, validate_frame_size, validate_keyframe_settings
 
@@ -170,10 +170,8 @@ class LongerVideoKeyframeSampler(io.ComfyNode):
     def execute(cls, model, positive, negative, latent_image, seed, steps, cfg, sampler_name, scheduler, mode,
                 segments_per_batch) -> io.NodeOutput:
         if mode == "whole":
-            import nodes
-
-            return io.NodeOutput(nodes.common_ksampler(model, seed, steps, cfg, sampler_name, scheduler, positive,
-                                                       negative, latent_image)[0])
+            return io.NodeOutput(sample_whole(model, latent_image, seed, steps, cfg, sampler_name, scheduler, positive,
+                                              negative))
         return io.NodeOutput(sample_segments(model, positive, negative, latent_image, seed, steps, cfg, sampler_name,
                                              scheduler, segments_per_batch, node_name=cls.__name__))
 

@@ -91,6 +91,21 @@ def sample_clip(model, seeds: list[int], steps, cfg, sampler_name, scheduler, po
                                disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seeds[0])
 
 
+def sample_whole(model, latent: dict, seed: int, steps: int, cfg: float, sampler_name: str, scheduler: str,
+                 positive, negative) -> dict:
+    """All frames in one run, as KSampler samples them (noise from the seed, the LATENT's pin mask)."""
+    out = dict(latent)
+    out["samples"] = sample_clip(model, [seed], steps, cfg, sampler_name, scheduler, positive, negative, [latent],
+                                 callback=_progress_callback(model, steps))
+    return out
+
+
+def _progress_callback(model, steps):
+    import latent_preview
+
+    return latent_preview.prepare_callback(model, steps)
+
+
 def sample_segments(model, positive, negative, latent: dict, seed: int, steps: int, cfg: float, sampler_name: str,
                     scheduler: str, segments_per_batch: int = 1, node_name: str = "LongerVideoKeyframeSampler"):
     """The whole (K-1)*k+1-frame latent, sampled gap by gap; shows progress, stops on interrupt."""

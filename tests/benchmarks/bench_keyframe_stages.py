@@ -26,12 +26,11 @@ METHODS = ("whole", "segment", "segment x4", "whole + banded", "whole + block")
 def measure_one(method: str, latent_size: int, steps: int, full_size: bool) -> dict:
     setup_comfy()
     import comfy.model_management as mm
-    import nodes
     import torch
     from comfy_models import build_svd_model, model_patcher, svd_unet_config
 
     from longer_video.nodes.comfy_patches.keyframes import keyframe_conditioning
-    from longer_video.nodes.comfy_patches.segments import sample_segments
+    from longer_video.nodes.comfy_patches.segments import sample_segments, sample_whole
     from longer_video.nodes.comfy_patches.windows import apply_windowed_attention
     from longer_video.nodes.techniques.windows import WindowSettings
 
@@ -54,7 +53,7 @@ def measure_one(method: str, latent_size: int, steps: int, full_size: bool) -> d
             if method != "whole":
                 mode = method.split("+ ")[1]
                 model = apply_windowed_attention(model, WindowSettings(25, 4, "pyramid", mode))
-            out = nodes.common_ksampler(model, 0, steps, 2.5, "euler", "karras", positive, negative, latent)[0]
+            out = sample_whole(model, latent, 0, steps, 2.5, "euler", "karras", positive, negative)
         seconds = time.perf_counter() - start
     pinned = float((out["samples"][::FRAMES_BETWEEN] - keyframes).abs().max())
     return {"seconds": seconds, "peak_bytes": mem.peak_bytes, "device": mem.device, "pin_error": pinned,

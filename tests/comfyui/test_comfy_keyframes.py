@@ -26,10 +26,13 @@ def clip_embeds(count, seed=4):
 
 
 def ksample(model, positive, negative, latent, seed=7, sampler="euler"):
-    """What KSampler does (nodes.common_ksampler), without the preview callback."""
-    import nodes
+    """What KSampler does (ComfyUI's common_ksampler), without the preview callback."""
+    import comfy.sample
 
-    return nodes.common_ksampler(model, seed, STEPS, 2.5, sampler, "karras", positive, negative, latent)[0]
+    noise = comfy.sample.prepare_noise(latent["samples"], seed)
+    samples = comfy.sample.sample(model, noise, STEPS, 2.5, sampler, "karras", positive, negative, latent["samples"],
+                                  noise_mask=latent.get("noise_mask"), seed=seed)
+    return dict(latent, samples=samples)
 
 
 def test_hint_first_without_pins_is_stock_svd_conditioning(stock):
@@ -104,7 +107,9 @@ def test_batched_segments_match_sequential_ones(stock):
     one = sample_segments(stock, positive, negative, latent, 5, STEPS, 2.5, "euler", "karras", 1)["samples"]
     two = sample_segments(stock, positive, negative, latent, 5, STEPS, 2.5, "euler", "karras", 2)["samples"]
     assert torch.allclose(one, two, atol=1e-4)
-    whole = ksample(stock, positive, negative, latent, seed=5)["samples"]
+    whole = LongerVideoKeyframeSampler.execute(stock, positive, negative, latent, 5, STEPS, 2.5, "euler", "karras",
+                                               "whole", 1).result[0]["samples"]
+    assert torch.allclose(whole, ksample(stock, positive, negative, latent, seed=5)["samples"], atol=1e-6)
     assert (whole - one).abs().max() > 1e-3  # whole mode is one clip: a different video
 
 

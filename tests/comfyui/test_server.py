@@ -49,6 +49,11 @@ def test_example_workflow_is_the_api_twin(object_info, name):
     assert ui_to_api(workflow, object_info) == api_twin(name)
 
 
+def test_every_example_is_in_the_template_list(server):
+    templates = server.get("/workflow_templates")
+    assert sorted(templates["comfyui-longer-video"]) == EXAMPLES
+
+
 def test_65_frame_freenoise_workflow_runs(server):
     prompt = tiny(api_twin(EXAMPLE_65))
     assert [prompt[i]["class_type"] for i in ("5", "11", "12")] == list(OUR_NODES[:3])

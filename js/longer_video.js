@@ -79,6 +79,13 @@ export function framesSampledWith(node) {
   return null;
 }
 
+// Windowed attention and FreeNoise share window_frames / stride_frames and the same read-out.
+function windowsReadout(node) {
+  return windowReadout(
+    framesSampledWith(node), Number(widgetValue(node, "window_frames")), Number(widgetValue(node, "stride_frames")),
+  );
+}
+
 const READOUTS = {
   LongerVideoChunkedDecode: (node) => chunkReadout(
     Number(widgetValue(node, "chunk_frames")),
@@ -88,12 +95,8 @@ const READOUTS = {
   LongerVideoKeyframeConditioning: (node) => keyframeReadout(
     keyframeCount(node), Number(widgetValue(node, "frames_between")),
   ),
-  LongerVideoWindowedAttention: (node) => windowReadout(
-    framesSampledWith(node), Number(widgetValue(node, "window_frames")), Number(widgetValue(node, "stride_frames")),
-  ),
-  LongerVideoFreeNoise: (node) => windowReadout(
-    framesSampledWith(node), Number(widgetValue(node, "window_frames")), Number(widgetValue(node, "stride_frames")),
-  ),
+  LongerVideoWindowedAttention: windowsReadout,
+  LongerVideoFreeNoise: windowsReadout,
   LongerVideoTemporalPositions: (node) => positionReadout(
     framesSampledWith(node), Number(widgetValue(node, "trained_frames")), widgetValue(node, "mode"),
   ),

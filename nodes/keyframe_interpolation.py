@@ -86,8 +86,8 @@ class LongerVideoKeyframeConditioning(io.ComfyNode):
         name = cls.__name__
         if (keyframes is None) == (keyframe_latents is None):
             raise KeyframeInputError(f"{name}: connect exactly one of keyframes (IMAGE) or keyframe_latents (LATENT)")
-        try:
-            validate_frame_size(width, height)
+        try:  # widgets first: fail before any VAE or CLIP work
+            validate_widgets(frames_between, hint, pin_release, width, height)
         except ValueError as e:
             raise KeyframeInputError(f"{name}: {e}") from None
         if keyframes is not None:

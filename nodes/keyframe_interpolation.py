@@ -7,6 +7,7 @@ from .comfy_patches.keyframes import (
     KeyframeInputError, check_keyframe_latents, encode_keyframe_images, keyframe_conditioning,
 )
 from .comfy_patches.segments import sample_segments, sample_whole
+from .comfy_patches.video_transformer import require_video_model
 from .node_common import CATEGORY, validation_result
 from .techniques.keyframes import HINT_MODES, SAMPLING_MODES, validate_frame_size, validate_keyframe_settings
 
@@ -97,6 +98,9 @@ class LongerVideoKeyframeConditioning(io.ComfyNode):
         else:
             pins = keyframe_latents["samples"]
             check_keyframe_latents(pins, name)
+            if pins.shape[0] < 2:
+                raise KeyframeInputError(f"{name}: keyframe_latents must hold at least 2 frames (the keyframes to "
+                                         f"interpolate between); got {pins.shape[0]}")
             if tuple(pins.shape[-2:]) != (height // 8, width // 8):
                 raise KeyframeInputError(
                     f"{name}: keyframe_latents are {pins.shape[-1] * 8}x{pins.shape[-2] * 8} px but width x height is "
@@ -169,6 +173,7 @@ class LongerVideoKeyframeSampler(io.ComfyNode):
     @classmethod
     def execute(cls, model, positive, negative, latent_image, seed, steps, cfg, sampler_name, scheduler, mode,
                 segments_per_batch) -> io.NodeOutput:
+        require_video_model(model, cls.__name__)
         if mode == "whole":
             return io.NodeOutput(sample_whole(model, latent_image, seed, steps, cfg, sampler_name, scheduler, positive,
                                               negative))

@@ -51,15 +51,20 @@ def find_temporal_transformers(model_patcher) -> dict[str, torch.nn.Module]:
     return found
 
 
-def install_temporal_forward(model_patcher, node_name: str) -> None:
-    """Object-patch every temporal transformer's forward on this (already cloned) patcher."""
+def require_video_model(model_patcher, node_name: str) -> dict[str, torch.nn.Module]:
+    """The temporal transformers of `model_patcher`, or an error naming the node's `model` input."""
     modules = find_temporal_transformers(model_patcher)
     if not modules:
         raise NotAVideoModelError(
-            f"{node_name}: the MODEL has no temporal transformers (SpatialVideoTransformer); "
-            "connect a Stable Video Diffusion model (SVD / SVD-XT, e.g. from ImageOnlyCheckpointLoader)"
+            f"{node_name}: model is not a Stable Video Diffusion model (it has no temporal transformers, "
+            "SpatialVideoTransformer); connect SVD / SVD-XT, e.g. from Image Only Checkpoint Loader"
         )
-    for key, module in modules.items():
+    return modules
+
+
+def install_temporal_forward(model_patcher, node_name: str) -> None:
+    """Object-patch every temporal transformer's forward on this (already cloned) patcher."""
+    for key, module in require_video_model(model_patcher, node_name).items():
         model_patcher.add_object_patch(f"{key}.forward", functools.partial(patched_forward, module))
 
 

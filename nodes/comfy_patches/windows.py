@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..techniques.freenoise import reschedule_noise, validate_noise_settings
 from ..techniques.windows import WindowSettings
 from .options import set_model_option
-from .video_transformer import NotAVideoModelError, find_temporal_transformers, install_temporal_forward
+from .video_transformer import install_temporal_forward, require_video_model
 
 FREENOISE_WRAPPER_KEY = "longer_video_freenoise"
 
@@ -31,10 +31,7 @@ def apply_freenoise(model, window_frames: int, stride_frames: int, mode: str = "
     import comfy.patcher_extension
 
     validate_noise_settings(window_frames, stride_frames, mode)
-    if not find_temporal_transformers(model):
-        raise NotAVideoModelError(
-            f"{node_name}: the MODEL is not an SVD-style video model (frames on the batch axis); connect SVD / SVD-XT"
-        )
+    require_video_model(model, node_name)  # SVD-style: frames on the batch axis of the noise
 
     def sampler_sample(executor, guider, sigmas, extra_args, callback, noise, *args, **kwargs):
         seed = extra_args.get("seed") or 0

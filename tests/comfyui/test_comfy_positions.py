@@ -81,6 +81,6 @@ def test_clones_compose_and_keep_their_own_settings(stock):
 
 def test_model_without_temporal_transformers_gets_a_clear_error():
     image_model = build_image_model(CONFIG)
-    with pytest.raises(NotAVideoModelError, match="LongerVideoTemporalPositions.*no temporal transformers"):
+    with pytest.raises(NotAVideoModelError, match="LongerVideoTemporalPositions: model is not a Stable Video Diffusion model"):
         apply_temporal_positions(image_model, PositionSettings("yarn", 14))
     assert isinstance(NotAVideoModelError("x"), ValueError)

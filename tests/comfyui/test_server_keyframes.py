@@ -1,25 +1,9 @@
 """Server tier: keyframe-hint interpolation workflows through a real ComfyUI's /prompt."""
 import pytest
-import torch
-from server_prompts import api_twin, count_video_frames, tiny, write_init_image
+from server_prompts import api_twin, count_video_frames, saved_latent, tiny, with_saved_latents, write_init_image
 
 HIERARCHY = "svd_longer_video_keyframes_5_17_65"
 OWN_KEYFRAMES = "svd_longer_video_own_keyframes"
-
-
-def with_saved_latents(prompt: dict, sources: dict[str, str]) -> dict:
-    """Add SaveLatent nodes (ids 90, 91, ...) for the given node outputs, named by key."""
-    for i, (name, node) in enumerate(sources.items()):
-        prompt[str(90 + i)] = {"class_type": "SaveLatent",
-                               "inputs": {"samples": [node, 0], "filename_prefix": f"lv_test/{name}"}}
-    return prompt
-
-
-def saved_latent(server, entry: dict, node: str) -> torch.Tensor:
-    from safetensors.torch import load_file
-
-    item = entry["outputs"][node]["latents"][0]
-    return load_file(server.base / "output" / item["subfolder"] / item["filename"])["latent_tensor"]
 
 
 def test_hierarchy_5_17_65_passes_through_every_earlier_stage(server):

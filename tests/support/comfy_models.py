@@ -164,3 +164,16 @@ def build_clip_vision(projection_dim: int, tmp_dir, seed: int = 0):
     clip_vision = comfy.clip_vision.ClipVisionModel(str(path))
     randomize_(clip_vision.model, seed)
     return clip_vision
+
+
+def sd15_unet_state_dict(seed: int = 0, dtype=torch.float16) -> dict:
+    """A small random SD1.5 UNet (no temporal layers) that ComfyUI's UNETLoader detects as SD1.5.
+
+    Detection keys SD1.5 on model_channels 320, context_dim 768 and no linear projections; the
+    depth is free, so two levels of one block each keep it near 20 MB.
+    """
+    config = dict(svd_unet_config(model_channels=320, channel_mult=(1, 1), num_res_blocks=1, context_dim=768),
+                  use_linear_in_transformer=False)
+    unet = build_image_model(config).model.diffusion_model
+    g = torch.Generator().manual_seed(seed)
+    return {k: random_like(k, tuple(v.shape), g).to(dtype) for k, v in unet.state_dict().items()}

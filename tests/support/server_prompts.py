@@ -53,3 +53,18 @@ def count_video_frames(server: ComfyServer, item: dict) -> int:
     query = urllib.parse.urlencode({k: item[k] for k in ("filename", "subfolder", "type")})
     with av.open(io.BytesIO(server.get_bytes("/view?" + query))) as container:
         return sum(1 for _ in container.decode(video=0))
+
+
+def with_saved_latents(prompt: dict, sources: dict[str, str]) -> dict:
+    """Add SaveLatent nodes (ids 90, 91, ...) for the given node outputs, named by key."""
+    for i, (name, node) in enumerate(sources.items()):
+        prompt[str(90 + i)] = {"class_type": "SaveLatent",
+                               "inputs": {"samples": [node, 0], "filename_prefix": f"lv_test/{name}"}}
+    return prompt
+
+
+def saved_latent(server, entry: dict, node: str):
+    from safetensors.torch import load_file
+
+    item = entry["outputs"][node]["latents"][0]
+    return load_file(server.base / "output" / item["subfolder"] / item["filename"])["latent_tensor"]

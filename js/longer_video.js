@@ -102,6 +102,29 @@ const READOUTS = {
   ),
 };
 
+// The read-out line sits right under the last widget (a preview image may make the node taller).
+function readoutY(node) {
+  const widgetBottom = Math.max(0, ...(node.widgets ?? []).map((w) => {
+    const top = w.last_y ?? w.y;
+    // 0 / undefined: not laid out yet (a node's first frame); fall back to the node's bottom
+    return Number.isFinite(top) && top > 0 ? top + (w.computedHeight ?? w.computeSize?.(node.size[0])?.[1] ?? 20) : 0;
+  }));
+  const laidOut = (node.widgets ?? []).every((w) => (w.last_y ?? w.y) > 0);
+  const y = laidOut && widgetBottom > 0 ? widgetBottom + 18 : node.size[1] - 8;
+  return Math.min(y, node.size[1] - 8);
+}
+
+// Shrink the font (down to 9px) until a long warning fits the node's width.
+function fittingFont(ctx, text, width) {
+  let size = 12;
+  ctx.font = `${size}px sans-serif`;
+  while (size > 9 && ctx.measureText(text).width > width) {
+    size -= 1;
+    ctx.font = `${size}px sans-serif`;
+  }
+  return ctx.font;
+}
+
 app.registerExtension({
   name: "LongerVideo.Readouts",
   nodeCreated(node) {
@@ -113,10 +136,11 @@ app.registerExtension({
       drawOriginal?.apply(this, arguments);
       if (this.flags?.collapsed) return;
       const readout = compute(this);
+      const text = (readout.ok ? "" : "\u26a0 ") + readout.text;
       ctx.save();
-      ctx.font = "12px sans-serif";
+      ctx.font = fittingFont(ctx, text, this.size[0] - 20);
       ctx.fillStyle = readout.ok ? "#9c9" : "#f66";
-      ctx.fillText((readout.ok ? "" : "\u26a0 ") + readout.text, 10, this.size[1] - 8);
+      ctx.fillText(text, 10, readoutY(this));
       ctx.restore();
     };
     const computeSize = node.computeSize;

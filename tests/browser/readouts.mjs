@@ -11,18 +11,33 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: FLAGS });
-const result = { errors: [], page_errors: [] };
+const result = { errors: [], page_errors: [], dialogs_open: {} };
 let phase = "start";
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   page.on("pageerror", (e) => result.page_errors.push(`${phase}: ${e.stack ?? e}`));
   phase = "open";
+  // A fresh user profile opens the Templates dialog over the canvas (ComfyUI 0.8.0); mark the
+  // tutorial done first, and close any dialog that still shows before each screenshot.
+  await fetch(`${server}/settings/Comfy.TutorialCompleted`, { method: "POST", body: "true" });
   await page.goto(server);
   await page.waitForFunction(() => window.app && window.app.graph && window.LiteGraph, null, { timeout: 120000 });
   await page.waitForTimeout(1500);
-  // A fresh user profile opens the Templates dialog over the canvas (ComfyUI 0.8.0): close it.
-  const close = page.locator(".p-dialog-close-button").first();
-  if (await close.waitFor({ timeout: 8000 }).then(() => true, () => false)) await close.click();
+
+  const closeDialogs = async () => {
+    for (let i = 0; i < 5; i++) {
+      if (await page.locator(".p-dialog:visible").count() === 0) return 0;
+      const button = page.locator(".p-dialog .p-dialog-close-button:visible").first();
+      if (await button.count()) await button.click();
+      else await page.keyboard.press("Escape");
+      await page.waitForTimeout(300);
+    }
+    return page.locator(".p-dialog:visible").count();
+  };
+  const shoot = async (name) => {
+    result.dialogs_open[name] = await closeDialogs();
+    await page.screenshot({ path: join(shotDir, name) });
+  };
 
   const readAll = () => page.evaluate(() => Object.fromEntries(window.app.graph._nodes
     .filter((n) => typeof n.longerVideoReadout === "function")
@@ -50,7 +65,7 @@ try {
   await load("svd_longer_video_keyframes_5_17_65");
   result.hierarchy = await readAll();
   await focus("LongerVideoKeyframeConditioning");
-  await page.screenshot({ path: join(shotDir, "keyframes_5_17_65.png") });
+  await shoot("keyframes_5_17_65.png");
 
   await load("svd_longer_video_65_frames_freenoise");
   result.freenoise = await readAll();
@@ -66,17 +81,20 @@ try {
   });
   result.freenoise_changed = await readAll();
   await focus("LongerVideoTemporalPositions");
-  await page.screenshot({ path: join(shotDir, "freenoise_warnings.png") });
+  await shoot("freenoise_warnings.png");
 
   phase = "add nodes";
   // a node added by hand, with a typed frames_between and no keyframes connected
   result.added = await page.evaluate(() => {
     window.app.graph.clear();
+    // ids no earlier prompt used, so the frontend shows no stale outputs of the server's history
     const node = window.LiteGraph.createNode("LongerVideoKeyframeConditioning");
+    node.id = 901;
     node.pos = [200, 120];
     window.app.graph.add(node);
     node.widgets.find((w) => w.name === "frames_between").value = 6;
     const decode = window.LiteGraph.createNode("LongerVideoChunkedDecode");
+    decode.id = 902;
     decode.pos = [700, 120];
     window.app.graph.add(decode);
     window.app.canvas.ds.offset = [0, 0];
@@ -86,7 +104,7 @@ try {
              widgets: node.widgets.map((w) => w.name) };
   });
   await page.waitForTimeout(300);
-  await page.screenshot({ path: join(shotDir, "added_nodes.png") });
+  await shoot("added_nodes.png");
 } catch (e) {
   result.errors.push(String(e?.stack ?? e));
 } finally {

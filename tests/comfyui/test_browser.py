@@ -65,3 +65,4 @@ def test_nodes_added_by_hand_show_their_readouts(page_result):
     assert added["decode"]["text"].startswith("8 new frames per decoder call")
     for name in ("keyframes_5_17_65.png", "freenoise_warnings.png", "added_nodes.png"):
         assert (SHOTS / name).stat().st_size > 10_000
+        assert page_result["dialogs_open"][name] == 0, f"{name}: a dialog covers the canvas"

@@ -5,7 +5,6 @@ result and its memory is not mixed with other tests'.
 """
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 

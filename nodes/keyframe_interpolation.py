@@ -9,7 +9,9 @@ from .comfy_patches.keyframes import (
 from .comfy_patches.segments import sample_segments, sample_whole
 from .comfy_patches.video_transformer import require_video_model
 from .node_common import CATEGORY, validation_result
-from .techniques.keyframes import HINT_MODES, SAMPLING_MODES, validate_frame_size, validate_keyframe_settings
+from .techniques.keyframes import (
+    HINT_MODES, SAMPLING_MODES, validate_frame_size, validate_keyframe_settings, validate_sampling_settings,
+)
 
 
 def validate_widgets(frames_between, hint, pin_release, width, height):
@@ -163,12 +165,7 @@ class LongerVideoKeyframeSampler(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, mode=None, segments_per_batch=None, **kwargs):
-        def check(mode, segments_per_batch):
-            if mode not in SAMPLING_MODES:
-                raise ValueError(f"mode must be one of {', '.join(SAMPLING_MODES)}; got {mode!r}")
-            if segments_per_batch < 1:
-                raise ValueError(f"segments_per_batch must be >= 1; got {segments_per_batch}")
-        return validation_result(check, mode, segments_per_batch)
+        return validation_result(validate_sampling_settings, mode, segments_per_batch)
 
     @classmethod
     def execute(cls, model, positive, negative, latent_image, seed, steps, cfg, sampler_name, scheduler, mode,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from ..techniques.keyframes import (
-    per_frame, pin_mask, pinned_latent, pinned_steps, validate_frame_size, validate_keyframe_settings,
+    per_frame, pin_mask, pinned_latent, pinned_steps, validate_keyframe_settings,
 )
 
 PIN_RELEASE_WRAPPER_KEY = "longer_video_pin_release"
@@ -35,11 +35,10 @@ def encode_keyframe_images(vae, images: torch.Tensor, width: int, height: int, a
     """(clean, hint) unscaled VAE latents of the keyframes, resized like SVD_img2vid_Conditioning.
 
     Pins must equal the clean keyframes; hints get the augmentation noise that stock SVD adds to
-    its init image.
+    its init image. width/height were checked by the node (validate_frame_size) before this runs.
     """
     import comfy.utils
 
-    validate_frame_size(width, height)
     pixels = comfy.utils.common_upscale(images.movedim(-1, 1), width, height, "bilinear", "center").movedim(1, -1)
     pixels = pixels[:, :, :, :3]
     clean = vae.encode(pixels)

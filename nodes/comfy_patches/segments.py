@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..techniques.keyframes import segment_ranges, stitch_segments
+from ..techniques.keyframes import segment_ranges, stitch_segments, validate_sampling_settings
 from .keyframes import FRAMES_BETWEEN_KEY
 
 CLIP_LENGTH_WRAPPER_KEY = "longer_video_clip_length"
@@ -112,10 +112,9 @@ def sample_segments(model, positive, negative, latent: dict, seed: int, steps: i
     import comfy.model_management
     import comfy.utils
 
-    if segments_per_batch < 1:
-        raise ValueError(f"{node_name}: segments_per_batch must be >= 1; got {segments_per_batch}")
     frames_between = frames_between_of(latent, node_name)
     try:
+        validate_sampling_settings("segment", segments_per_batch)
         ranges = segment_ranges(latent["samples"].shape[0], frames_between)
     except ValueError as e:
         raise ValueError(f"{node_name}: {e}") from None

@@ -33,6 +33,13 @@ def validate_keyframe_settings(num_keyframes: int, frames_between: int, hint: st
         raise ValueError(f"pin_release must be within [0, 1] (fraction of the sampling steps); got {pin_release}")
 
 
+def validate_sampling_settings(mode: str, segments_per_batch: int) -> None:
+    if mode not in SAMPLING_MODES:
+        raise ValueError(f"mode must be one of {', '.join(SAMPLING_MODES)}; got {mode!r}")
+    if segments_per_batch < 1:
+        raise ValueError(f"segments_per_batch must be >= 1; got {segments_per_batch}")
+
+
 def validate_frame_size(width: int, height: int) -> None:
     for name, value in (("width", width), ("height", height)):
         if value < 8 or value % 8:

@@ -19,7 +19,7 @@ import torch
 from einops import rearrange, repeat
 
 from ..techniques.positions import frame_position_embedding
-from ..techniques.windows import banded_attention, fuse_windows, plan_windows
+from ..techniques.windows import banded_attention, run_block_windows
 from .options import get_option
 
 _REQUIRED_ATTRIBUTES = (
@@ -151,17 +151,8 @@ def temporal_mix(mix_block, x: torch.Tensor, emb: torch.Tensor, time_context, nu
         return run_temporal_block(mix_block, x + emb, time_context, num_frames, options)
 
     # block: the whole temporal block per window on window-local positions, outputs fused
-    B, S, C = x.shape
-    videos = x.reshape(B // num_frames, num_frames, S, C)
-
-    def run_window(frames: torch.Tensor, start: int, end: int) -> torch.Tensor:
-        length = end - start
-        window_input = (frames + emb[:length]).reshape(-1, S, C)
-        out = run_temporal_block(mix_block, window_input, time_context, length, transformer_options)
-        return out.reshape(frames.shape)
-
-    plan = plan_windows(num_frames, windows.window_frames, windows.stride_frames)
-    return fuse_windows(videos, run_window, plan, windows.fusion, dim=1).reshape(B, S, C)
+    return run_block_windows(x, emb, num_frames, windows, lambda window_input, length: run_temporal_block(
+        mix_block, window_input, time_context, length, transformer_options))
 
 
 def with_banded_self_attention(transformer_options: dict, radius: int) -> dict:

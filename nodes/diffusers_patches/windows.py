@@ -14,7 +14,7 @@ import functools
 import torch
 
 from ..techniques.freenoise import reschedule_noise
-from ..techniques.windows import WindowSettings, banded_attention, fuse_windows, plan_windows
+from ..techniques.windows import WindowSettings, banded_attention, run_block_windows
 from .positions import _temporal_transformers, _unet_of
 
 _SETTINGS_ATTR = "_longer_video_windows"
@@ -89,26 +89,14 @@ def windowed_forward(self, hidden_states, encoder_hidden_states=None, image_only
             with _banded_self_attention(temporal_block.attn1, settings.band_radius):
                 mix = temporal_block(hidden_states + emb, num_frames=num_frames, encoder_hidden_states=time_context)
         else:
-            mix = _block_windows(temporal_block, hidden_states, emb, time_context, batch_size, num_frames, settings)
+            mix = run_block_windows(hidden_states, emb, num_frames, settings, lambda window_input, length: temporal_block(
+                window_input, num_frames=length, encoder_hidden_states=time_context))
         hidden_states = self.time_mixer(x_spatial=hidden_states, x_temporal=mix, image_only_indicator=image_only_indicator)
 
     hidden_states = self.proj_out(hidden_states)
     hidden_states = hidden_states.reshape(batch_frames, height, width, inner_dim).permute(0, 3, 1, 2).contiguous()
     output = hidden_states + residual
     return TransformerTemporalModelOutput(sample=output) if return_dict else (output,)
-
-
-def _block_windows(temporal_block, hidden_states, emb, time_context, batch_size, num_frames, settings):
-    _, tokens, channels = hidden_states.shape
-    videos = hidden_states.reshape(batch_size, num_frames, tokens, channels)
-
-    def run_window(frames: torch.Tensor, start: int, end: int) -> torch.Tensor:
-        length = end - start
-        window_input = (frames + emb[:length]).reshape(-1, tokens, channels)
-        return temporal_block(window_input, num_frames=length, encoder_hidden_states=time_context).reshape(frames.shape)
-
-    plan = plan_windows(num_frames, settings.window_frames, settings.stride_frames)
-    return fuse_windows(videos, run_window, plan, settings.fusion, dim=1).reshape(hidden_states.shape)
 
 
 class _BandedProcessor:

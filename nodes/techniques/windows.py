@@ -102,6 +102,31 @@ def fuse_windows(
     return out / weight_sum.to(device=out.device, dtype=out.dtype).view(shape)
 
 
+def run_block_windows(
+    x: torch.Tensor,
+    emb: torch.Tensor,
+    num_frames: int,
+    settings: WindowSettings,
+    run_block: Callable[[torch.Tensor, int], torch.Tensor],
+) -> torch.Tensor:
+    """`block` mode on (b t) s c activations: `run_block(window_input, length)` per window, fused.
+
+    Each window gets the frame embedding of positions 0..length-1 (`emb`, as in training), the
+    outputs are fused with `settings.fusion`. Shared by the ComfyUI and diffusers patches, which
+    differ only in how they call the temporal block.
+    """
+    batch_frames, tokens, channels = x.shape
+    videos = x.reshape(batch_frames // num_frames, num_frames, tokens, channels)
+
+    def run_window(frames: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        length = end - start
+        window_input = (frames + emb[:length]).reshape(-1, tokens, channels)
+        return run_block(window_input, length).reshape(frames.shape)
+
+    plan = plan_windows(num_frames, settings.window_frames, settings.stride_frames)
+    return fuse_windows(videos, run_window, plan, settings.fusion, dim=1).reshape(batch_frames, tokens, channels)
+
+
 def band_mask(num_frames: int, radius: int, device=None) -> torch.Tensor:
     """(T, T) boolean: True where |i - j| <= radius (frames allowed to attend to each other)."""
     i = torch.arange(num_frames, device=device)

@@ -103,15 +103,14 @@ const READOUTS = {
 };
 
 // The read-out line sits right under the last widget (a preview image may make the node taller).
+// Before the widgets are laid out (a node's first frame, tops 0 / undefined) it sits at the bottom.
 function readoutY(node) {
-  const widgetBottom = Math.max(0, ...(node.widgets ?? []).map((w) => {
-    const top = w.last_y ?? w.y;
-    // 0 / undefined: not laid out yet (a node's first frame); fall back to the node's bottom
-    return Number.isFinite(top) && top > 0 ? top + (w.computedHeight ?? w.computeSize?.(node.size[0])?.[1] ?? 20) : 0;
-  }));
-  const laidOut = (node.widgets ?? []).every((w) => (w.last_y ?? w.y) > 0);
-  const y = laidOut && widgetBottom > 0 ? widgetBottom + 18 : node.size[1] - 8;
-  return Math.min(y, node.size[1] - 8);
+  const bottom = node.size[1] - 8;
+  const widgets = node.widgets ?? [];
+  const tops = widgets.map((w) => w.last_y ?? w.y);
+  if (!widgets.length || !tops.every((top) => Number.isFinite(top) && top > 0)) return bottom;
+  const heights = widgets.map((w) => w.computedHeight ?? w.computeSize?.(node.size[0])?.[1] ?? 20);
+  return Math.min(Math.max(...tops.map((top, i) => top + heights[i])) + 18, bottom);
 }
 
 // Shrink the font (down to 9px) until a long warning fits the node's width.

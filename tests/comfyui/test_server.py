@@ -1,10 +1,9 @@
 """Server tier: a real ComfyUI (CPU) with the pack in custom_nodes, driven through its HTTP API."""
-import copy
 import json
 
 import pytest
 from comfy_server import execution_error
-from server_prompts import CKPT, ROOT, count_video_frames, start_server, tiny
+from server_prompts import CKPT, ROOT, count_video_frames, start_server, stock_path, tiny
 from server_prompts import api_twin as shipped_prompt
 from workflow_format import ui_to_api
 
@@ -18,15 +17,6 @@ OUR_NODES = ("LongerVideoTemporalPositions", "LongerVideoWindowedAttention", "Lo
 
 def api_twin(name: str = EXAMPLE) -> dict:
     return shipped_prompt(name)
-
-
-def unpatched(prompt: dict) -> dict:
-    """The same graph with the stock path: no position patch, ComfyUI's own VAE Decode."""
-    prompt = copy.deepcopy(prompt)
-    del prompt["5"]
-    prompt["6"]["inputs"]["model"] = ["4", 0]
-    prompt["7"] = {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}}
-    return prompt
 
 
 def test_object_info_lists_the_nodes_with_tooltips(object_info):
@@ -70,10 +60,10 @@ def test_example_workflow_runs_and_leaves_no_patch_behind(server, comfyui_dir, t
     video = patched["outputs"]["9"]["images"][0]
     assert video["filename"].endswith(".mp4") and count_video_frames(server, video) == FRAMES
 
-    stock_here = server.images(server.run(tiny(unpatched(api_twin()))), "10")
+    stock_here = server.images(server.run(tiny(stock_path(api_twin()))), "10")
     fresh = start_server(comfyui_dir, tmp_path_factory.mktemp("fresh_base"), tiny_checkpoint)
     try:
-        stock_fresh = fresh.images(fresh.run(tiny(unpatched(api_twin()))), "10")
+        stock_fresh = fresh.images(fresh.run(tiny(stock_path(api_twin()))), "10")
     finally:
         fresh.stop()
     assert (frames.astype(int) - stock_here).__abs__().mean() > 1.0  # the patches did change the video ...

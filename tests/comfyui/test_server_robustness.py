@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from server_events import cached_nodes, queue_and_interrupt, was_interrupted
-from server_prompts import api_twin, saved_latent, start_server, tiny, write_init_image
+from server_prompts import api_twin, saved_latent, start_server, stock_path, tiny, write_init_image
 
 PATCHED = "svd_longer_video_65_frames_freenoise"  # positions + windows + FreeNoise + chunked decode
 OWN_KEYFRAMES = "svd_longer_video_own_keyframes"
@@ -36,11 +36,8 @@ def patched_prompt() -> dict:
 
 def unpatched_prompt() -> dict:
     """The same graph through the stock path: the loader's MODEL straight to KSampler, VAE Decode."""
-    prompt = patched_prompt()
-    for node in ("5", "11", "12"):
-        del prompt[node]
-    prompt["6"]["inputs"]["model"] = ["4", 0]
-    prompt["7"] = {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}}
+    prompt = stock_path(patched_prompt())
+    assert prompt["6"]["inputs"]["model"] == ["4", 0] and prompt["7"]["class_type"] == "VAEDecode"
     prompt["90"]["inputs"]["filename_prefix"] = "lv_queue/unpatched"
     return prompt
 

@@ -14,6 +14,7 @@ CKPT = "svd_tiny_random.safetensors"
 TINY_SIZE = 64
 SIZED_NODES = ("SVD_img2vid_Conditioning", "LongerVideoKeyframeConditioning")
 SAMPLER_NODES = ("KSampler", "LongerVideoKeyframeSampler")
+MODEL_PATCH_NODES = ("LongerVideoTemporalPositions", "LongerVideoWindowedAttention", "LongerVideoFreeNoise")
 
 
 def api_twin(name: str) -> dict:
@@ -31,6 +32,28 @@ def tiny(prompt: dict, steps: int = 2) -> dict:
             node["inputs"].update(width=TINY_SIZE, height=TINY_SIZE)
         if node["class_type"] in SAMPLER_NODES:
             node["inputs"]["steps"] = steps
+    return prompt
+
+
+def stock_path(prompt: dict) -> dict:
+    """The same graph through the stock path: the pack's model patches taken out (their consumers
+    get the MODEL the patches were applied to) and ComfyUI's VAE Decode for the chunked decoder."""
+    prompt = copy.deepcopy(prompt)
+    patches = {k for k, node in prompt.items() if node["class_type"] in MODEL_PATCH_NODES}
+
+    def unpatched(link: list) -> list:
+        while link[0] in patches:
+            link = prompt[link[0]]["inputs"]["model"]
+        return link
+
+    for node_id, node in prompt.items():
+        if node_id not in patches and isinstance(node["inputs"].get("model"), list):
+            node["inputs"]["model"] = unpatched(node["inputs"]["model"])
+        if node["class_type"] == "LongerVideoChunkedDecode":
+            prompt[node_id] = {"class_type": "VAEDecode",
+                               "inputs": {"samples": node["inputs"]["samples"], "vae": node["inputs"]["vae"]}}
+    for node_id in patches:
+        del prompt[node_id]
     return prompt
 
 

@@ -45,11 +45,12 @@ def apply_changes(prompt: dict, sets: list[str], seed: int | None) -> dict:
     return prompt
 
 
-def request(server: str, path: str, payload: dict | None = None):
+def request(server: str, path: str, payload: dict | None = None, timeout: float = 60):
+    """(HTTP status, JSON body) of a GET (no payload) or a JSON POST; error statuses are returned too."""
     data = None if payload is None else json.dumps(payload).encode()
     req = urllib.request.Request(server + path, data=data, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=60) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, json.loads(r.read() or b"{}")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"{}")

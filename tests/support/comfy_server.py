@@ -17,6 +17,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from queue_workflow import request  # the README's client (scripts/ is on sys.path in the tests)
+
 PACK_FOLDER_NAME = "comfyui-longer-video"
 
 
@@ -83,13 +85,8 @@ class ComfyServer:
             return r.read()
 
     def post(self, path: str, payload: dict):
-        req = urllib.request.Request(self.url + path, data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
+        """(status, body); a refusal (e.g. 400 from /prompt) is returned, not raised."""
+        return request(self.url, path, payload, timeout=30)
 
     def queue(self, prompt: dict) -> str:
         status, body = self.post("/prompt", {"prompt": prompt})

@@ -1,6 +1,48 @@
-"""Longer Video: ComfyUI nodes that make SVD / SVD-XT generate longer videos without retraining."""
+"""Longer Video: ComfyUI nodes that make SVD / SVD-XT generate longer videos without retraining.
+
+ComfyUI loads this folder as a custom node pack (`comfy_entrypoint`, `WEB_DIRECTORY`). Installed
+with pip it is the package `longer_video`, whose Python API for diffusers is imported lazily below,
+so ComfyUI never imports diffusers and the pure tiers run without ComfyUI:
+
+    import longer_video as lv
+    lv.apply_temporal_positions(pipe, lv.PositionSettings(mode="yarn", trained_frames=25))
+"""
+import importlib
 
 WEB_DIRECTORY = "./js"
+
+_TECHNIQUES = ".nodes.techniques"
+_DIFFUSERS = ".nodes.diffusers_patches"
+PUBLIC_API = {
+    "InputError": _TECHNIQUES + ".errors",
+    "FrameSize": _TECHNIQUES + ".svd",
+    "MicroConditioning": _TECHNIQUES + ".svd",
+    "PositionSettings": _TECHNIQUES + ".temporal_positions",
+    "WindowSettings": _TECHNIQUES + ".windowed_attention",
+    "FreeNoiseSettings": _TECHNIQUES + ".freenoise",
+    "KeyframeSettings": _TECHNIQUES + ".keyframe_interpolation",
+    "ChunkSettings": _TECHNIQUES + ".chunked_decode",
+    "apply_temporal_positions": _DIFFUSERS,
+    "remove_temporal_positions": _DIFFUSERS,
+    "apply_windowed_attention": _DIFFUSERS,
+    "remove_windowed_attention": _DIFFUSERS,
+    "freenoise_latents": _DIFFUSERS,
+    "interpolate_keyframes": _DIFFUSERS,
+    "apply_chunked_decode": _DIFFUSERS,
+    "remove_chunked_decode": _DIFFUSERS,
+    "decode_latents_chunked": _DIFFUSERS,
+}
+__all__ = sorted(PUBLIC_API)
+
+
+def __getattr__(name):
+    if name not in PUBLIC_API:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(PUBLIC_API[name], __name__), name)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(PUBLIC_API))
 
 
 async def comfy_entrypoint():

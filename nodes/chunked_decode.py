@@ -4,8 +4,8 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from .comfy_patches.chunked_decode import decode_chunked
-from .techniques.chunk_plan import validate_chunk_settings
-from .node_common import CATEGORY, validation_result
+from .node_common import CATEGORY, default, names_input_errors, settings_from, validation_result
+from .techniques.chunked_decode import ChunkSettings
 
 
 class LongerVideoChunkedDecode(io.ComfyNode):
@@ -24,17 +24,18 @@ class LongerVideoChunkedDecode(io.ComfyNode):
                 io.Vae.Input("vae", tooltip="SVD's VAE (the temporal decoder), e.g. from Image Only Checkpoint Loader."),
                 io.Latent.Input("samples", tooltip="The sampled SVD latent video (one latent per frame)."),
                 io.Int.Input(
-                    "chunk_frames", default=16, min=1, max=4096,
+                    "chunk_frames", default=default(ChunkSettings, "chunk_frames"), min=1, max=4096,
                     tooltip="Latent frames decoded per call, context included. Lower it if decoding runs out of "
-                            "memory; 8-16 fits 8 GB cards at 1024x576.",
+                            "memory; 8-16 fits 8 GB cards at 1024x576. On an out-of-memory error it is halved "
+                            "automatically (down to 2*overlap_frames+1).",
                 ),
                 io.Int.Input(
-                    "overlap_frames", default=4, min=0, max=2048,
+                    "overlap_frames", default=default(ChunkSettings, "overlap_frames"), min=0, max=2048,
                     tooltip="Extra frames decoded on each side of a chunk for temporal context and then discarded. "
                             "Must be less than half of chunk_frames. 4-8 hides seams.",
                 ),
                 io.Int.Input(
-                    "crossfade_frames", default=4, min=0, max=4096,
+                    "crossfade_frames", default=default(ChunkSettings, "crossfade_frames"), min=0, max=4096,
                     tooltip="Frames over which neighbouring chunks are blended in pixel space at each seam "
                             "(0 = hard cut, at most 2*overlap_frames).",
                 ),
@@ -43,14 +44,14 @@ class LongerVideoChunkedDecode(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, chunk_frames=None, overlap_frames=None, crossfade_frames=None, **kwargs):
-        return validation_result(validate_chunk_settings, chunk_frames, overlap_frames, crossfade_frames)
+    def validate_inputs(cls, chunk_frames=None, overlap_frames=None, crossfade_frames=None):
+        return validation_result(ChunkSettings, chunk_frames, overlap_frames, crossfade_frames)
 
     @classmethod
-    def execute(cls, vae, samples, chunk_frames, overlap_frames, crossfade_frames) -> io.NodeOutput:
-        latent = samples["samples"]
-        images = decode_chunked(vae, latent, chunk_frames, overlap_frames, crossfade_frames, node_name=cls.__name__)
-        return io.NodeOutput(images)
+    @names_input_errors
+    def execute(cls, vae, samples, **widgets) -> io.NodeOutput:
+        (settings,) = settings_from(widgets, ChunkSettings)
+        return io.NodeOutput(decode_chunked(vae, samples["samples"], settings))
 
 
 NODES = [LongerVideoChunkedDecode]

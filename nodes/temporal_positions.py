@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .comfy_patches.positions import apply_temporal_positions
-from .techniques.positions import DEFAULT_YARN_ALPHA, DEFAULT_YARN_BETA, MODES, PositionSettings
-from .node_common import CATEGORY, validation_result
+from .comfy_patches.temporal_positions import apply_temporal_positions
+from .node_common import CATEGORY, default, names_input_errors, settings_from, validation_result
+from .techniques.temporal_positions import MODES, PositionSettings, validate_yarn_range
 
 
 class LongerVideoTemporalPositions(io.ComfyNode):
@@ -23,20 +23,20 @@ class LongerVideoTemporalPositions(io.ComfyNode):
             inputs=[
                 io.Model.Input("model", tooltip="An SVD / SVD-XT model (e.g. from Image Only Checkpoint Loader)."),
                 io.Combo.Input(
-                    "mode", options=list(MODES), default="yarn",
+                    "mode", options=list(MODES), default=default(PositionSettings, "mode"),
                     tooltip="none: stock positions. linear: positions divided by T/trained (PI). ntk: stretches the "
                             "lowest frequency only. yarn: keeps fast frequencies exact and interpolates slow ones.",
                 ),
                 io.Int.Input(
-                    "trained_frames", default=25, min=1, max=1024,
+                    "trained_frames", default=default(PositionSettings, "trained_frames"), min=1, max=1024,
                     tooltip="Frame count the model was trained on: 14 for SVD, 25 for SVD-XT.",
                 ),
                 io.Float.Input(
-                    "yarn_alpha", default=DEFAULT_YARN_ALPHA, min=0.0, max=64.0, step=0.05,
+                    "yarn_alpha", default=default(PositionSettings, "yarn_alpha"), min=0.0, max=64.0, step=0.05,
                     tooltip="YaRN: frequencies seen fewer than alpha periods in training are fully interpolated.",
                 ),
                 io.Float.Input(
-                    "yarn_beta", default=DEFAULT_YARN_BETA, min=0.01, max=64.0, step=0.05,
+                    "yarn_beta", default=default(PositionSettings, "yarn_beta"), min=0.01, max=64.0, step=0.05,
                     tooltip="YaRN: frequencies seen more than beta periods in training are left exact. Must be > alpha.",
                 ),
             ],
@@ -44,13 +44,14 @@ class LongerVideoTemporalPositions(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, mode=None, trained_frames=None, yarn_alpha=None, yarn_beta=None, **kwargs):
-        return validation_result(PositionSettings, mode, trained_frames, yarn_alpha, yarn_beta)
+    def validate_inputs(cls, yarn_alpha=None, yarn_beta=None):
+        return validation_result(validate_yarn_range, yarn_alpha, yarn_beta)
 
     @classmethod
-    def execute(cls, model, mode, trained_frames, yarn_alpha, yarn_beta) -> io.NodeOutput:
-        settings = PositionSettings(mode=mode, trained_frames=trained_frames, yarn_alpha=yarn_alpha, yarn_beta=yarn_beta)
-        return io.NodeOutput(apply_temporal_positions(model, settings, node_name=cls.__name__))
+    @names_input_errors
+    def execute(cls, model, **widgets) -> io.NodeOutput:
+        (settings,) = settings_from(widgets, PositionSettings)
+        return io.NodeOutput(apply_temporal_positions(model, settings))
 
 
 NODES = [LongerVideoTemporalPositions]

@@ -2,12 +2,13 @@
 
 ComfyUI has no hook for the temporal position embedding (it is built from `arange(T)` inside the
 module's forward) nor for the temporal block alone (attn1 patches also fire for the spatial block),
-so each temporal transformer of the clone gets an object patch of its `forward`. The body mirrors
-upstream's (identical in ComfyUI 0.3.64 and 0.8.0, checked by the equivalence tests), except:
+so each temporal transformer of the clone gets an object patch of its `forward`.
 
-* the frame embedding comes from `frame_position_embedding` (bitwise stock without interpolation);
-* the temporal block runs through `temporal_mix`, which applies the windowing settings.
-
+`patched_forward` mirrors `SpatialVideoTransformer.forward` of `comfy/ldm/modules/attention.py`,
+identical in ComfyUI 0.3.64 and 0.8.0 (fingerprinted in `upstream.py`, checked by the tests), line
+for line except at two seams:
+* the frame embedding comes from `frame_embedding` (bitwise stock without interpolation);
+* the temporal step runs through `temporal_mix`, which applies the windowing settings.
 Settings come from transformer_options, so our nodes share the one patch per module and compose
 in any order: positions (global, or per window in `block` mode) and windows are independent keys.
 """
@@ -18,18 +19,16 @@ import functools
 import torch
 from einops import rearrange, repeat
 
-from ..techniques.positions import frame_position_embedding
-from ..techniques.windows import banded_attention, run_block_windows
+from ..techniques.errors import InputError
+from ..techniques.temporal_positions import frame_position_embedding
+from ..techniques.windowed_attention import banded_attention, run_block_windows
 from .options import get_option
+from ..upstream import COMFYUI_FORWARD, SUPPORTED_COMFYUI, warn_once_if_changed
 
 _REQUIRED_ATTRIBUTES = (
     "time_stack", "transformer_blocks", "time_pos_embed", "time_mixer", "norm", "proj_in", "proj_out",
     "use_linear", "use_spatial_context", "in_channels", "max_time_embed_period",
 )
-
-
-class NotAVideoModelError(ValueError):
-    pass
 
 
 def find_temporal_transformers(model_patcher) -> dict[str, torch.nn.Module]:
@@ -44,27 +43,30 @@ def find_temporal_transformers(model_patcher) -> dict[str, torch.nn.Module]:
         if isinstance(module, SpatialVideoTransformer):
             missing = [a for a in _REQUIRED_ATTRIBUTES if not hasattr(module, a)]
             if missing:
-                raise NotAVideoModelError(
-                    f"this ComfyUI's SpatialVideoTransformer lacks {missing}; Longer Video supports ComfyUI 0.3.64-0.8.x"
-                )
+                raise InputError(f"this ComfyUI's SpatialVideoTransformer lacks {missing}; Longer Video supports "
+                                 f"ComfyUI {SUPPORTED_COMFYUI}")
             found[f"diffusion_model.{name}"] = module
     return found
 
 
-def require_video_model(model_patcher, node_name: str) -> dict[str, torch.nn.Module]:
-    """The temporal transformers of `model_patcher`, or an error naming the node's `model` input."""
+def require_video_model(model_patcher) -> dict[str, torch.nn.Module]:
+    """The temporal transformers of `model_patcher`, or an error naming the `model` input."""
     modules = find_temporal_transformers(model_patcher)
     if not modules:
-        raise NotAVideoModelError(
-            f"{node_name}: model is not a Stable Video Diffusion model (it has no temporal transformers, "
+        raise InputError(
+            "model is not a Stable Video Diffusion model (it has no temporal transformers, "
             "SpatialVideoTransformer); connect SVD / SVD-XT, e.g. from Image Only Checkpoint Loader"
         )
     return modules
 
 
-def install_temporal_forward(model_patcher, node_name: str) -> None:
+def install_temporal_forward(model_patcher) -> None:
     """Object-patch every temporal transformer's forward on this (already cloned) patcher."""
-    for key, module in require_video_model(model_patcher, node_name).items():
+    from comfy.ldm.modules.attention import SpatialVideoTransformer
+
+    modules = require_video_model(model_patcher)
+    warn_once_if_changed(COMFYUI_FORWARD, SpatialVideoTransformer.forward)
+    for key, module in modules.items():
         model_patcher.add_object_patch(f"{key}.forward", functools.partial(patched_forward, module))
 
 
@@ -75,20 +77,27 @@ def patched_forward(
     time_context=None,
     timesteps=None,
     image_only_indicator=None,
-    transformer_options={},  # noqa: B006 - mirrors upstream's signature; never mutated beyond upstream's keys
+    transformer_options={},  # upstream's signature: ComfyUI writes per-call keys into this dict
 ) -> torch.Tensor:
     _, _, h, w = x.shape
     transformer_options["activations_shape"] = list(x.shape)
     x_in = x
-    spatial_context = context
+    spatial_context = None
+    if context is not None:
+        spatial_context = context
 
     if self.use_spatial_context:
-        assert context.ndim == 3, f"n dims of spatial context should be 3 but are {context.ndim}"
+        assert (
+            context.ndim == 3
+        ), f"n dims of spatial context should be 3 but are {context.ndim}"
+
         if time_context is None:
             time_context = context
         time_context_first_timestep = time_context[::timesteps]
-        time_context = repeat(time_context_first_timestep, "b ... -> (b n) ...", n=h * w)
-    elif time_context is not None:
+        time_context = repeat(
+            time_context_first_timestep, "b ... -> (b n) ...", n=h * w
+        )
+    elif time_context is not None and not self.use_spatial_context:
         time_context = repeat(time_context, "b ... -> (b n) ...", n=h * w)
         if time_context.ndim == 2:
             time_context = rearrange(time_context, "b c -> b 1 c")
@@ -100,20 +109,23 @@ def patched_forward(
     if self.use_linear:
         x = self.proj_in(x)
 
-    positions = get_option(transformer_options, "positions")
-    windows = get_option(transformer_options, "windows")
-    if windows is not None and not windows.applies_to(timesteps):
-        windows = None
-    if windows is not None and windows.mode == "block":
-        # each window sees frames 0..L-1, as in training (interpolated only if L > trained_frames)
-        emb = frame_embedding(self, windows.window_frames, positions, x)
-    else:
-        emb = frame_embedding(self, timesteps, positions, x, repeats=x.shape[0] // timesteps)
+    # seam 1 (upstream: emb of arange(timesteps) repeated per video)
+    windows = active_windows(transformer_options, timesteps)
+    emb = frame_embedding(self, x, timesteps, windows, transformer_options)
 
-    for it_, (block, mix_block) in enumerate(zip(self.transformer_blocks, self.time_stack)):
+    for it_, (block, mix_block) in enumerate(
+        zip(self.transformer_blocks, self.time_stack)
+    ):
         transformer_options["block_index"] = it_
-        x = block(x, context=spatial_context, transformer_options=transformer_options)
+        x = block(
+            x,
+            context=spatial_context,
+            transformer_options=transformer_options,
+        )
+
+        # seam 2 (upstream: x + emb, then mix_block over the frame axis)
         x_mix = temporal_mix(mix_block, x, emb, time_context, timesteps, transformer_options, windows)
+
         x = self.time_mixer(x_spatial=x, x_temporal=x_mix, image_only_indicator=image_only_indicator)
 
     if self.use_linear:
@@ -121,16 +133,30 @@ def patched_forward(
     x = rearrange(x, "b (h w) c -> b c h w", h=h, w=w)
     if not self.use_linear:
         x = self.proj_out(x)
-    return x + x_in
+    out = x + x_in
+    return out
 
 
-def frame_embedding(self, num_frames: int, positions, x: torch.Tensor, repeats: int = 1) -> torch.Tensor:
-    """(repeats * num_frames, 1, C): time_pos_embed over the (interpolated) frame sinusoid.
+def active_windows(transformer_options: dict, num_frames: int):
+    """The window settings when they change anything for this many frames, else None."""
+    windows = get_option(transformer_options, "windows")
+    return windows if windows is not None and windows.applies_to(num_frames) else None
 
-    The MLP runs on the repeated rows as upstream does, so results stay bitwise equal (a matmul
-    over a different number of rows may round differently).
+
+def frame_embedding(self, x: torch.Tensor, num_frames: int, windows, transformer_options: dict) -> torch.Tensor:
+    """(rows, 1, C): time_pos_embed over the (interpolated) frame sinusoid.
+
+    In `block` mode each window sees frames 0..L-1, as in training (interpolated only if L >
+    trained_frames), so one window's embedding serves every window. Otherwise the MLP runs on
+    the repeated rows as upstream does, so results stay bitwise equal (a matmul over a different
+    number of rows may round differently).
     """
-    t_emb = frame_position_embedding(num_frames, self.in_channels, self.max_time_embed_period, positions, device=x.device)
+    positions = get_option(transformer_options, "positions")
+    if windows is not None and windows.mode == "block":
+        length, repeats = windows.window_frames, 1
+    else:
+        length, repeats = num_frames, x.shape[0] // num_frames
+    t_emb = frame_position_embedding(length, self.in_channels, self.max_time_embed_period, positions, device=x.device)
     return self.time_pos_embed(t_emb.repeat(repeats, 1).to(x.dtype))[:, None, :]
 
 

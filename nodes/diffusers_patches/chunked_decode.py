@@ -9,35 +9,33 @@ from __future__ import annotations
 
 import torch
 
-from ..techniques.chunk_plan import decode_in_chunks, validate_chunk_settings
+from ..techniques.chunked_decode import ChunkSettings, decode_in_chunks
+from ..techniques.errors import InputError
 
 
-def decode_latents_chunked(vae, latents: torch.Tensor, chunk_frames: int = 16, overlap_frames: int = 4,
-                           crossfade_frames: int = 4) -> torch.Tensor:
+def decode_latents_chunked(vae, latents: torch.Tensor, settings: ChunkSettings = ChunkSettings()) -> torch.Tensor:
     """(B, T, C, h, w) scaled latents -> (B, C, T, H, W) float32 pixels in [-1, 1], like the pipeline's."""
     if latents.ndim != 5:
-        raise ValueError(f"latents must be (batch, frames, channels, height, width); got {tuple(latents.shape)}")
+        raise InputError(f"latents must be (batch, frames, channels, height, width); got {tuple(latents.shape)}")
     scaled = latents / vae.config.scaling_factor
 
     def decode(chunk: torch.Tensor) -> torch.Tensor:
-        return vae.decode(chunk, num_frames=chunk.shape[0]).sample
+        return vae.decode(chunk.to(vae.dtype), num_frames=chunk.shape[0]).sample
 
-    videos = [decode_in_chunks(video, decode, chunk_frames, overlap_frames, crossfade_frames) for video in scaled]
+    videos = [decode_in_chunks(video, decode, settings) for video in scaled]
     return torch.stack(videos).permute(0, 2, 1, 3, 4).float()
 
 
-def apply_chunked_decoding(pipe, chunk_frames: int = 16, overlap_frames: int = 4, crossfade_frames: int = 4) -> None:
+def apply_chunked_decode(pipe, settings: ChunkSettings = ChunkSettings()) -> None:
     """Make `pipe` decode with overlapping chunks (its `decode_chunk_size` argument is then ignored)."""
-    validate_chunk_settings(chunk_frames, overlap_frames, crossfade_frames)
-
     def decode_latents(latents, num_frames, decode_chunk_size=None):
-        return decode_latents_chunked(pipe.vae, latents, chunk_frames, overlap_frames, crossfade_frames)
+        return decode_latents_chunked(pipe.vae, latents, settings)
 
     decode_latents.longer_video = True
     pipe.decode_latents = decode_latents
 
 
-def remove_chunked_decoding(pipe) -> bool:
+def remove_chunked_decode(pipe) -> bool:
     """Back to the pipeline's own decode_latents; True when a patch was removed."""
     if getattr(pipe.__dict__.get("decode_latents"), "longer_video", False):
         del pipe.__dict__["decode_latents"]

@@ -34,6 +34,7 @@ def measure_one(frames: int, method: str, size: int, out_path: str) -> dict:
     from comfy_models import build_svd_vae
 
     from longer_video.nodes.comfy_patches.chunked_decode import decode_chunked
+    from longer_video.nodes.techniques.chunked_decode import ChunkSettings
 
     torch.set_grad_enabled(False)
     vae = build_svd_vae(seed=0)
@@ -41,7 +42,7 @@ def measure_one(frames: int, method: str, size: int, out_path: str) -> dict:
     settings = METHODS[method]
 
     def run():
-        return vae.decode(latent) if settings is None else decode_chunked(vae, latent, *settings)
+        return vae.decode(latent) if settings is None else decode_chunked(vae, latent, ChunkSettings(*settings))
 
     start = time.perf_counter()
     with PeakMemory() as mem:
@@ -52,12 +53,12 @@ def measure_one(frames: int, method: str, size: int, out_path: str) -> dict:
 
 
 def seam_frames(frames: int, method: str) -> list[int]:
-    from longer_video.nodes.techniques.chunk_plan import iter_seams, plan_chunks
+    from longer_video.nodes.techniques.chunked_decode import ChunkSettings, plan_chunks
 
     settings = METHODS[method]
     if settings is None:
         return []
-    return list(iter_seams(plan_chunks(frames, settings[0], settings[1])))
+    return [chunk.keep_start for chunk in plan_chunks(frames, ChunkSettings(*settings))[1:]]
 
 
 def main():

@@ -23,8 +23,8 @@ METHODS = ("stock", "block", "banded", "context-windows")
 
 
 def patched_model(method: str, base):
-    from longer_video.nodes.comfy_patches.windows import apply_windowed_attention
-    from longer_video.nodes.techniques.windows import WindowSettings
+    from longer_video.nodes.comfy_patches.windowed_attention import apply_windowed_attention
+    from longer_video.nodes.techniques.windowed_attention import WindowSettings
 
     if method == "stock":
         return base

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from longer_video.nodes.diffusers_patches.tiny_pipeline import build_tiny_svd_pipeline
+from tiny_svd_pipeline import build_tiny_svd_pipeline  # scripts/ is on sys.path (tests/conftest.py)
 
 
 def tiny_pipeline(dtype=torch.float32):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from longer_video.nodes.techniques.freenoise import reschedule_noise
+from longer_video.nodes.techniques.freenoise import FreeNoiseSettings, reschedule_noise
 
 
 def frame_ids(frames):
@@ -11,7 +11,7 @@ def frame_ids(frames):
 
 @pytest.mark.parametrize("frames, window, stride", [(26, 16, 4), (27, 16, 4), (37, 16, 4), (65, 25, 4), (30, 7, 3), (5, 16, 4)])
 def test_shuffle_copies_first_window_frames_and_permutes_each_block(frames, window, stride):
-    out = reschedule_noise(frame_ids(frames), window, stride, "shuffle", seed=3)
+    out = reschedule_noise(frame_ids(frames), FreeNoiseSettings(window, stride, "shuffle"), seed=3)
     ids = out[:, 0, 0, 0].long()
     assert torch.equal(ids[:window], torch.arange(min(window, frames)))  # first window untouched
     assert all(0 <= i < window for i in ids.tolist())  # everything else is a copy of a first-window frame
@@ -25,22 +25,22 @@ def test_shuffle_copies_first_window_frames_and_permutes_each_block(frames, wind
 
 def test_shuffle_permutes_and_repeat_copies_in_order():
     frames, window, stride = 65, 25, 8
-    shuffled = reschedule_noise(frame_ids(frames), window, stride, "shuffle", seed=0)[:, 0, 0, 0].long()
-    repeated = reschedule_noise(frame_ids(frames), window, stride, "repeat", seed=0)[:, 0, 0, 0].long()
+    shuffled = reschedule_noise(frame_ids(frames), FreeNoiseSettings(window, stride, "shuffle"), seed=0)[:, 0, 0, 0].long()
+    repeated = reschedule_noise(frame_ids(frames), FreeNoiseSettings(window, stride, "repeat"), seed=0)[:, 0, 0, 0].long()
     assert torch.equal(repeated, torch.arange(frames) % window)
     assert not torch.equal(shuffled, repeated)
 
 
 def test_same_seed_same_noise_other_seed_other_order():
     noise = torch.randn(65, 4, 3, 3, generator=torch.Generator().manual_seed(0))
-    a = reschedule_noise(noise, 25, 4, "shuffle", seed=7)
-    assert torch.equal(a, reschedule_noise(noise, 25, 4, "shuffle", seed=7))
-    assert not torch.equal(a, reschedule_noise(noise, 25, 4, "shuffle", seed=8))
+    a = reschedule_noise(noise, FreeNoiseSettings(25, 4, "shuffle"), seed=7)
+    assert torch.equal(a, reschedule_noise(noise, FreeNoiseSettings(25, 4, "shuffle"), seed=7))
+    assert not torch.equal(a, reschedule_noise(noise, FreeNoiseSettings(25, 4, "shuffle"), seed=8))
     assert torch.equal(noise, torch.randn(65, 4, 3, 3, generator=torch.Generator().manual_seed(0)))  # input kept
 
 
 def test_bad_settings_are_rejected():
     with pytest.raises(ValueError, match="stride_frames"):
-        reschedule_noise(torch.zeros(10, 4, 2, 2), 4, 5)
+        reschedule_noise(torch.zeros(10, 4, 2, 2), FreeNoiseSettings(4, 5))
     with pytest.raises(ValueError, match="mode"):
-        reschedule_noise(torch.zeros(10, 4, 2, 2), 4, 2, mode="random")
+        reschedule_noise(torch.zeros(10, 4, 2, 2), FreeNoiseSettings(4, 2, "random"))

@@ -4,22 +4,35 @@ Segment g covers frames [g*k, g*k+k]; its conditioning, latent and pin mask are 
 slices of the whole-video ones, and its noise comes from `seed + g`, so a segment equals a
 KSampler run by hand on the sliced inputs with that seed. Memory depends on the segment length
 and `segments_per_batch`, not on the number of keyframes. Batched segments run as a batch of
-clips: a keyed DIFFUSION_MODEL wrapper on a clone tells the UNet the clip length.
+clips that equals running them one by one (`clip_batch.py`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from ..techniques.keyframes import segment_ranges, stitch_segments, validate_sampling_settings
-from .keyframes import FRAMES_BETWEEN_KEY
+from ..techniques.errors import InputError
+from ..techniques.keyframe_interpolation import segment_ranges, stitch_segments
+from .clip_batch import ClipBatch, as_batch_of_clips
+from .keyframe_interpolation import FRAMES_BETWEEN_KEY
 
-CLIP_LENGTH_WRAPPER_KEY = "longer_video_clip_length"
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """KSampler's own widgets; ComfyUI validates sampler_name and scheduler against its lists."""
+
+    seed: int = 0
+    steps: int = 20
+    cfg: float = 2.5
+    sampler_name: str = "euler"
+    scheduler: str = "karras"
 
 
-def frames_between_of(latent: dict, node_name: str) -> int:
+def frames_between_of(latent: dict) -> int:
     if FRAMES_BETWEEN_KEY not in latent:
-        raise ValueError(f"{node_name}: latent_image must come from LongerVideoKeyframeConditioning "
-                         f"(it records the keyframe spacing that segment mode needs)")
+        raise InputError("latent_image must come from LongerVideoKeyframeConditioning "
+                         "(it records the keyframe spacing that segment mode needs)")
     return int(latent[FRAMES_BETWEEN_KEY])
 
 
@@ -59,22 +72,7 @@ def segment_inputs(positive, negative, latent: dict, start: int, end: int) -> tu
             sub_latent)
 
 
-def with_clip_length(model, clip_frames: int):
-    """A clone whose UNet treats its batch as clips of `clip_frames` frames."""
-    import comfy.patcher_extension
-
-    def diffusion_model(executor, *args, **kwargs):
-        kwargs["num_video_frames"] = clip_frames
-        return executor(*args, **kwargs)
-
-    patched = model.clone()
-    kind = comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL
-    patched.remove_wrappers_with_key(kind, CLIP_LENGTH_WRAPPER_KEY)
-    patched.add_wrapper_with_key(kind, CLIP_LENGTH_WRAPPER_KEY, diffusion_model)
-    return patched
-
-
-def sample_clip(model, seeds: list[int], steps, cfg, sampler_name, scheduler, positive, negative, latents: list[dict],
+def sample_clip(model, seeds: list[int], sampler: SamplerSettings, positive, negative, latents: list[dict],
                 callback=None):
     """Sample one or more same-length clips in one run; clip i's noise comes from seeds[i]."""
     import comfy.sample
@@ -85,18 +83,17 @@ def sample_clip(model, seeds: list[int], steps, cfg, sampler_name, scheduler, po
     masks = [latent.get("noise_mask") for latent in latents]
     noise_mask = None if masks[0] is None else torch.cat(masks)
     if len(latents) > 1:
-        model = with_clip_length(model, samples[0].shape[0])
-    return comfy.sample.sample(model, noise, steps, cfg, sampler_name, scheduler, positive, negative,
-                               torch.cat(samples), noise_mask=noise_mask, callback=callback,
+        model = as_batch_of_clips(model, ClipBatch(samples[0].shape[0], tuple(seeds)), sampler.sampler_name)
+    return comfy.sample.sample(model, noise, sampler.steps, sampler.cfg, sampler.sampler_name, sampler.scheduler,
+                               positive, negative, torch.cat(samples), noise_mask=noise_mask, callback=callback,
                                disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seeds[0])
 
 
-def sample_whole(model, latent: dict, seed: int, steps: int, cfg: float, sampler_name: str, scheduler: str,
-                 positive, negative) -> dict:
+def sample_whole(model, positive, negative, latent: dict, sampler: SamplerSettings) -> dict:
     """All frames in one run, as KSampler samples them (noise from the seed, the LATENT's pin mask)."""
     out = dict(latent)
-    out["samples"] = sample_clip(model, [seed], steps, cfg, sampler_name, scheduler, positive, negative, [latent],
-                                 callback=_progress_callback(model, steps))
+    out["samples"] = sample_clip(model, [sampler.seed], sampler, positive, negative, [latent],
+                                 callback=_progress_callback(model, sampler.steps))
     return out
 
 
@@ -106,18 +103,14 @@ def _progress_callback(model, steps):
     return latent_preview.prepare_callback(model, steps)
 
 
-def sample_segments(model, positive, negative, latent: dict, seed: int, steps: int, cfg: float, sampler_name: str,
-                    scheduler: str, segments_per_batch: int = 1, node_name: str = "LongerVideoKeyframeSampler"):
+def sample_segments(model, positive, negative, latent: dict, sampler: SamplerSettings, segments_per_batch: int = 1):
     """The whole (K-1)*k+1-frame latent, sampled gap by gap; shows progress, stops on interrupt."""
     import comfy.model_management
     import comfy.utils
 
-    frames_between = frames_between_of(latent, node_name)
-    try:
-        validate_sampling_settings("segment", segments_per_batch)
-        ranges = segment_ranges(latent["samples"].shape[0], frames_between)
-    except ValueError as e:
-        raise ValueError(f"{node_name}: {e}") from None
+    frames_between = frames_between_of(latent)
+    ranges = segment_ranges(latent["samples"].shape[0], frames_between)
+    steps = sampler.steps
     progress = comfy.utils.ProgressBar(len(ranges) * steps)
     segments = []
     for first in range(0, len(ranges), segments_per_batch):
@@ -130,7 +123,7 @@ def sample_segments(model, positive, negative, latent: dict, seed: int, steps: i
         def callback(step, x0, x, total_steps, done=done):
             progress.update_absolute(done + (step + 1) * len(batch), len(ranges) * steps)
 
-        result = sample_clip(model, [seed + first + i for i in range(len(batch))], steps, cfg, sampler_name, scheduler,
+        result = sample_clip(model, [sampler.seed + first + i for i in range(len(batch))], sampler,
                              concat_conditioning([p[0] for p in parts], clip), concat_conditioning([p[1] for p in parts], clip),
                              [p[2] for p in parts], callback=callback)
         segments.extend(result.chunk(len(batch)))

@@ -14,10 +14,13 @@ exactly the stock embedding at T <= L_train.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import torch
+
+from .errors import InputError
 
 MODES = ("none", "linear", "ntk", "yarn")
 
@@ -32,20 +35,17 @@ DEFAULT_YARN_BETA = 2.0
 class PositionSettings:
     """What a user picks; the scale itself is decided per call from the frame count."""
 
-    mode: str = "linear"
+    mode: str = "yarn"
     trained_frames: int = 25
     yarn_alpha: float = DEFAULT_YARN_ALPHA
     yarn_beta: float = DEFAULT_YARN_BETA
 
     def __post_init__(self):
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}")
+            raise InputError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}")
         if int(self.trained_frames) != self.trained_frames or self.trained_frames < 1:
-            raise ValueError(f"trained_frames must be a whole number >= 1 (14 for SVD, 25 for SVD-XT); got {self.trained_frames!r}")
-        if not (0 <= self.yarn_alpha < self.yarn_beta):
-            raise ValueError(
-                f"yarn_alpha and yarn_beta must satisfy 0 <= yarn_alpha < yarn_beta; got alpha={self.yarn_alpha}, beta={self.yarn_beta}"
-            )
+            raise InputError(f"trained_frames must be a whole number >= 1 (14 for SVD, 25 for SVD-XT); got {self.trained_frames!r}")
+        validate_yarn_range(self.yarn_alpha, self.yarn_beta)
 
     def scale_for(self, num_frames: int) -> float:
         """s = T / L_train when the video is longer than trained, else 1 (stock)."""
@@ -54,9 +54,16 @@ class PositionSettings:
         return position_scale(num_frames, self.trained_frames)
 
 
+def validate_yarn_range(yarn_alpha: float, yarn_beta: float) -> None:
+    if not (0 <= yarn_alpha < yarn_beta):
+        raise InputError(
+            f"yarn_alpha and yarn_beta must satisfy 0 <= yarn_alpha < yarn_beta; got alpha={yarn_alpha}, beta={yarn_beta}"
+        )
+
+
 def position_scale(num_frames: int, trained_frames: int) -> float:
     if num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1; got {num_frames}")
+        raise InputError(f"num_frames must be >= 1; got {num_frames}")
     return max(1.0, num_frames / trained_frames)
 
 
@@ -88,7 +95,7 @@ def interpolated_frequencies(dim: int, max_period: float, settings: PositionSett
         periods_seen = settings.trained_frames * omega / (2 * math.pi)
         ramp = ((periods_seen - settings.yarn_alpha) / (settings.yarn_beta - settings.yarn_alpha)).clamp(0.0, 1.0)
         return ramp * omega + (1.0 - ramp) * omega / scale
-    raise ValueError(f"unknown position mode {settings.mode!r}")
+    raise InputError(f"unknown position mode {settings.mode!r}")
 
 
 def sinusoid(positions: torch.Tensor, frequencies: torch.Tensor, dim: int) -> torch.Tensor:
@@ -100,13 +107,20 @@ def sinusoid(positions: torch.Tensor, frequencies: torch.Tensor, dim: int) -> to
     return emb
 
 
+@functools.lru_cache(maxsize=256)
 def frame_position_embedding(
     num_frames: int, dim: int, max_period: float, settings: PositionSettings | None, device=None
 ) -> torch.Tensor:
-    """(T, dim) embedding of frames 0..T-1; the exact stock one when no interpolation applies."""
-    positions = torch.arange(num_frames, device=device)
+    """(T, dim) float32 embedding of frames 0..T-1; the exact stock one when no interpolation applies.
+
+    The stock table is computed on `device` with upstream's float32 ops (bitwise equal there); an
+    interpolated one in float64 on the CPU (Apple's MPS has no float64) and moved once. Cached per
+    (length, width, settings, device), so sampling steps after the first build nothing: do not
+    modify the returned tensor.
+    """
     scale = settings.scale_for(num_frames) if settings is not None else 1.0
     if scale <= 1.0:
+        positions = torch.arange(num_frames, device=device)
         return sinusoid(positions.float(), stock_frequencies(dim, max_period, device=device), dim)
-    freqs = interpolated_frequencies(dim, max_period, settings, scale).to(device)
-    return sinusoid(positions.to(torch.float64), freqs, dim)
+    freqs = interpolated_frequencies(dim, max_period, settings, scale)
+    return sinusoid(torch.arange(num_frames, dtype=torch.float64), freqs, dim).to(device)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .comfy_patches.windows import apply_freenoise
-from .techniques.freenoise import NOISE_MODES, validate_noise_settings
-from .node_common import CATEGORY, validation_result
+from .comfy_patches.freenoise import apply_freenoise
+from .node_common import CATEGORY, default, names_input_errors, settings_from, validation_result
+from .techniques.freenoise import NOISE_MODES, FreeNoiseSettings
+from .techniques.windowed_attention import validate_windows
 
 
 class LongerVideoFreeNoise(io.ComfyNode):
@@ -22,24 +23,26 @@ class LongerVideoFreeNoise(io.ComfyNode):
             ),
             inputs=[
                 io.Model.Input("model", tooltip="An SVD / SVD-XT model."),
-                io.Int.Input("window_frames", default=25, min=1, max=1024,
+                io.Int.Input("window_frames", default=default(FreeNoiseSettings, "window_frames"), min=1, max=1024,
                              tooltip="Window length: the first window keeps its own noise. Use the same value as "
                                      "Windowed Temporal Attention."),
-                io.Int.Input("stride_frames", default=4, min=1, max=1024,
+                io.Int.Input("stride_frames", default=default(FreeNoiseSettings, "stride_frames"), min=1, max=1024,
                              tooltip="Each later block of stride_frames reuses the noise of the block window_frames earlier."),
-                io.Combo.Input("mode", options=list(NOISE_MODES), default="shuffle",
+                io.Combo.Input("mode", options=list(NOISE_MODES), default=default(FreeNoiseSettings, "mode"),
                                tooltip="shuffle: a seeded permutation of the earlier block (FreeNoise). repeat: an exact copy."),
             ],
             outputs=[io.Model.Output(tooltip="A patched clone; the input model is unchanged.")],
         )
 
     @classmethod
-    def validate_inputs(cls, window_frames=None, stride_frames=None, mode=None, **kwargs):
-        return validation_result(validate_noise_settings, window_frames, stride_frames, mode)
+    def validate_inputs(cls, window_frames=None, stride_frames=None):
+        return validation_result(validate_windows, window_frames, stride_frames)
 
     @classmethod
-    def execute(cls, model, window_frames, stride_frames, mode) -> io.NodeOutput:
-        return io.NodeOutput(apply_freenoise(model, window_frames, stride_frames, mode, node_name=cls.__name__))
+    @names_input_errors
+    def execute(cls, model, **widgets) -> io.NodeOutput:
+        (settings,) = settings_from(widgets, FreeNoiseSettings)
+        return io.NodeOutput(apply_freenoise(model, settings))
 
 
 NODES = [LongerVideoFreeNoise]

@@ -3,8 +3,9 @@ import pytest
 import torch
 from comfy_models import build_svd_vae, sd_image_vae_state_dict
 
+from longer_video.nodes.chunked_decode import LongerVideoChunkedDecode
 from longer_video.nodes.comfy_patches.chunked_decode import decode_chunked
-from longer_video.nodes.techniques.chunk_plan import iter_seams, plan_chunks
+from longer_video.nodes.techniques.chunked_decode import ChunkSettings, plan_chunks
 
 FRAMES = 20
 
@@ -25,7 +26,7 @@ def full(vae, latent):
 
 
 def test_chunk_covering_the_video_equals_the_stock_decode(vae, latent, full):
-    ours = decode_chunked(vae, latent, chunk_frames=FRAMES + 4, overlap_frames=2, crossfade_frames=2)
+    ours = decode_chunked(vae, latent, ChunkSettings(FRAMES + 4, 2, 2))
     assert ours.shape == full.shape == (FRAMES, 32, 32, 3)
     assert (ours - full).abs().max() <= 1e-6
 
@@ -36,10 +37,10 @@ def seam_jump(video, seams):
 
 
 def test_overlap_reduces_seam_error_against_a_full_decode(vae, latent, full):
-    hard = decode_chunked(vae, latent, chunk_frames=8, overlap_frames=0, crossfade_frames=0)
-    soft = decode_chunked(vae, latent, chunk_frames=8, overlap_frames=3, crossfade_frames=2)
-    seams_hard = list(iter_seams(plan_chunks(FRAMES, 8, 0)))
-    seams_soft = list(iter_seams(plan_chunks(FRAMES, 8, 3)))
+    hard = decode_chunked(vae, latent, ChunkSettings(8, 0, 0))
+    soft = decode_chunked(vae, latent, ChunkSettings(8, 3, 2))
+    seams_hard = [c.keep_start for c in plan_chunks(FRAMES, ChunkSettings(8, 0, 0))[1:]]
+    seams_soft = [c.keep_start for c in plan_chunks(FRAMES, ChunkSettings(8, 3, 0))[1:]]
     err_hard = max((hard[b - 1:b + 1] - full[b - 1:b + 1]).abs().mean() for b in seams_hard)
     err_soft = max((soft[b - 1:b + 1] - full[b - 1:b + 1]).abs().mean() for b in seams_soft)
     assert err_soft < err_hard
@@ -57,15 +58,15 @@ def test_progress_bar_ticks_per_chunk_and_decoding_is_cancellable(vae, latent):
     ticks = []
     comfy.utils.set_progress_bar_global_hook(lambda value, total, preview=None, node_id=None: ticks.append((value, total)))
     try:
-        decode_chunked(vae, latent, chunk_frames=8, overlap_frames=2, crossfade_frames=2)
+        decode_chunked(vae, latent, ChunkSettings(8, 2, 2))
     finally:
         comfy.utils.set_progress_bar_global_hook(None)
-    n = len(plan_chunks(FRAMES, 8, 2))
+    n = len(plan_chunks(FRAMES, ChunkSettings(8, 2, 2)))
     assert ticks[-1] == (n, n) and len(ticks) >= n
     mm.interrupt_current_processing(True)
     try:
         with pytest.raises(mm.InterruptProcessingException):
-            decode_chunked(vae, latent, chunk_frames=8, overlap_frames=2, crossfade_frames=2)
+            decode_chunked(vae, latent, ChunkSettings(8, 2, 2))
     finally:
         mm.interrupt_current_processing(False)
 
@@ -79,7 +80,7 @@ def test_progress_bar_ticks_per_chunk_and_decoding_is_cancellable(vae, latent):
 ])
 def test_bad_input_names_node_and_input(vae, shape, settings, word):
     with pytest.raises(ValueError, match=f"LongerVideoChunkedDecode: .*{word}"):
-        decode_chunked(vae, torch.zeros(shape), *settings)
+        decode_node(vae, torch.zeros(shape), *settings)
 
 
 def test_image_vae_is_rejected():
@@ -87,4 +88,10 @@ def test_image_vae_is_rejected():
 
     image_vae = comfy.sd.VAE(sd=sd_image_vae_state_dict())
     with pytest.raises(ValueError, match="LongerVideoChunkedDecode: vae is not a video VAE"):
-        decode_chunked(image_vae, torch.zeros(6, 4, 4, 4), 8, 2, 2)
+        decode_node(image_vae, torch.zeros(6, 4, 4, 4), 8, 2, 2)
+
+
+def decode_node(vae, latent, chunk_frames, overlap_frames, crossfade_frames):
+    """What ComfyUI runs for the node (errors carry its name)."""
+    return LongerVideoChunkedDecode.execute(vae, {"samples": latent}, chunk_frames=chunk_frames,
+                                            overlap_frames=overlap_frames, crossfade_frames=crossfade_frames)

@@ -1,38 +1,17 @@
 """Module tier: keyframe conditioning, exact pins, pin release and segment mode on a tiny SVD model."""
 import pytest
 import torch
-from comfy_models import build_clip_vision, build_svd_model, build_svd_vae, model_patcher, tiny_unet_config
+from comfy_models import build_clip_vision, build_svd_model, build_svd_vae, model_patcher
+from comfy_sampling import CONFIG, STEPS, clip_embeds, conditioning, keyframe_latents, ksample, run_sampler_node
 
-from longer_video.nodes.comfy_patches.keyframes import FRAMES_BETWEEN_KEY, keyframe_conditioning
-from longer_video.nodes.comfy_patches.segments import sample_segments, segment_inputs
-from longer_video.nodes.keyframe_interpolation import LongerVideoKeyframeConditioning, LongerVideoKeyframeSampler
-from longer_video.nodes.techniques.keyframes import segment_ranges
-
-CONFIG = tiny_unet_config()
-STEPS = 3
-
+from longer_video.nodes.comfy_patches.keyframe_interpolation import FRAMES_BETWEEN_KEY
+from longer_video.nodes.comfy_patches.keyframe_interpolation_sampling import SamplerSettings, sample_segments, segment_inputs
+from longer_video.nodes.keyframe_interpolation import LongerVideoKeyframeConditioning
+from longer_video.nodes.techniques.keyframe_interpolation import KeyframeSettings, segment_ranges
 
 @pytest.fixture(scope="module")
 def stock():
     return model_patcher(build_svd_model(CONFIG))
-
-
-def keyframe_latents(count, seed=3, size=4):
-    return torch.randn(count, 4, size, size, generator=torch.Generator().manual_seed(seed))
-
-
-def clip_embeds(count, seed=4):
-    return torch.randn(count, CONFIG["context_dim"], generator=torch.Generator().manual_seed(seed))
-
-
-def ksample(model, positive, negative, latent, seed=7, sampler="euler"):
-    """What KSampler does (ComfyUI's common_ksampler), without the preview callback."""
-    import comfy.sample
-
-    noise = comfy.sample.prepare_noise(latent["samples"], seed)
-    samples = comfy.sample.sample(model, noise, STEPS, 2.5, sampler, "karras", positive, negative, latent["samples"],
-                                  noise_mask=latent.get("noise_mask"), seed=seed)
-    return dict(latent, samples=samples)
 
 
 def test_hint_first_without_pins_is_stock_svd_conditioning(stock):
@@ -41,7 +20,7 @@ def test_hint_first_without_pins_is_stock_svd_conditioning(stock):
     values = {"motion_bucket_id": 100, "fps": 7, "augmentation_level": 0.0}
     stock_positive = [[embeds[:1].unsqueeze(0), dict(values, concat_latent_image=latents[:1])]]
     stock_negative = [[torch.zeros(1, 1, CONFIG["context_dim"]), dict(values, concat_latent_image=torch.zeros_like(latents[:1]))]]
-    positive, negative, latent = keyframe_conditioning(embeds, latents, 4, "first", False, 1.0, 100, 7, 0.0)
+    positive, negative, latent = conditioning(embeds, latents, 4, "first", False, 1.0, 100, 7, 0.0)
     assert latent["samples"].shape == (9, 4, 4, 4) and "noise_mask" not in latent
     ours = ksample(stock, positive, negative, latent)["samples"]
     reference = ksample(stock, stock_positive, stock_negative, {"samples": torch.zeros(9, 4, 4, 4)})["samples"]
@@ -50,15 +29,15 @@ def test_hint_first_without_pins_is_stock_svd_conditioning(stock):
 
 def test_hold_hints_change_the_video(stock):
     latents, embeds = keyframe_latents(3), clip_embeds(3)
-    first = ksample(stock, *keyframe_conditioning(embeds, latents, 4, "first", False))["samples"]
-    hold = ksample(stock, *keyframe_conditioning(embeds, latents, 4, "hold", False))["samples"]
+    first = ksample(stock, *conditioning(embeds, latents, 4, "first", False))["samples"]
+    hold = ksample(stock, *conditioning(embeds, latents, 4, "hold", False))["samples"]
     assert (hold - first)[4:].abs().max() > 1e-3
 
 
 @pytest.mark.parametrize("sampler", ["euler", "euler_ancestral", "dpmpp_2m"])
 def test_pinned_keyframes_come_out_exactly(stock, sampler):
     latents = keyframe_latents(3)
-    positive, negative, latent = keyframe_conditioning(clip_embeds(3), latents, 4, "hold", True, 1.0)
+    positive, negative, latent = conditioning(clip_embeds(3), latents, 4, "hold", True, 1.0)
     assert latent["noise_mask"].shape[0] == 9  # exactly T per-frame masks
     out = ksample(stock, positive, negative, latent, sampler=sampler)["samples"]
     assert (out[[0, 4, 8]] - latents).abs().max() <= 1e-5
@@ -68,9 +47,9 @@ def test_pinned_keyframes_come_out_exactly(stock, sampler):
 def test_pin_release_frees_the_keyframes_after_the_fraction(stock):
     latents = keyframe_latents(3)
     embeds = clip_embeds(3)
-    pinned = ksample(stock, *keyframe_conditioning(embeds, latents, 4, "hold", True, 1.0))["samples"]
-    released = ksample(stock, *keyframe_conditioning(embeds, latents, 4, "hold", True, 0.34))["samples"]
-    never = ksample(stock, *keyframe_conditioning(embeds, latents, 4, "hold", True, 0.0))["samples"]
+    pinned = ksample(stock, *conditioning(embeds, latents, 4, "hold", True, 1.0))["samples"]
+    released = ksample(stock, *conditioning(embeds, latents, 4, "hold", True, 0.34))["samples"]
+    never = ksample(stock, *conditioning(embeds, latents, 4, "hold", True, 0.0))["samples"]
     assert (released[[0, 4, 8]] - latents).abs().max() > 1e-3
     assert (released - pinned).abs().max() > 1e-3 and (released - never).abs().max() > 1e-3
     assert (pinned[[0, 4, 8]] - latents).abs().max() <= 1e-5
@@ -78,18 +57,18 @@ def test_pin_release_frees_the_keyframes_after_the_fraction(stock):
 
 def test_pin_release_hook_is_scoped_to_the_run(stock):
     latents = keyframe_latents(3)
-    ksample(stock, *keyframe_conditioning(clip_embeds(3), latents, 4, "hold", True, 0.5))
+    ksample(stock, *conditioning(clip_embeds(3), latents, 4, "hold", True, 0.5))
     assert not stock.wrappers.get("sampler_sample")
-    positive, negative, latent = keyframe_conditioning(clip_embeds(3), latents, 4, "hold", True, 1.0)
+    positive, negative, latent = conditioning(clip_embeds(3), latents, 4, "hold", True, 1.0)
     out = ksample(stock, positive, negative, latent)["samples"]
     assert (out[[0, 4, 8]] - latents).abs().max() <= 1e-5
 
 
 def test_segment_mode_equals_sampling_each_gap_by_hand(stock):
     latents = keyframe_latents(4)
-    positive, negative, latent = keyframe_conditioning(clip_embeds(4), latents, 3, "hold", True, 1.0)
+    positive, negative, latent = conditioning(clip_embeds(4), latents, 3, "hold", True, 1.0)
     seed = 11
-    ours = sample_segments(stock, positive, negative, latent, seed, STEPS, 2.5, "euler", "karras")["samples"]
+    ours = sample_segments(stock, positive, negative, latent, SamplerSettings(seed, STEPS, 2.5, "euler", "karras"))["samples"]
     by_hand = []
     for g, (start, end) in enumerate(segment_ranges(10, 3)):
         pos, neg, sub = segment_inputs(positive, negative, latent, start, end)
@@ -103,21 +82,20 @@ def test_segment_mode_equals_sampling_each_gap_by_hand(stock):
 
 def test_batched_segments_match_sequential_ones(stock):
     latents = keyframe_latents(4)
-    positive, negative, latent = keyframe_conditioning(clip_embeds(4), latents, 3, "hold", True, 1.0)
-    one = sample_segments(stock, positive, negative, latent, 5, STEPS, 2.5, "euler", "karras", 1)["samples"]
-    two = sample_segments(stock, positive, negative, latent, 5, STEPS, 2.5, "euler", "karras", 2)["samples"]
+    positive, negative, latent = conditioning(clip_embeds(4), latents, 3, "hold", True, 1.0)
+    one = sample_segments(stock, positive, negative, latent, SamplerSettings(5, STEPS, 2.5, "euler", "karras"), 1)["samples"]
+    two = sample_segments(stock, positive, negative, latent, SamplerSettings(5, STEPS, 2.5, "euler", "karras"), 2)["samples"]
     assert torch.allclose(one, two, atol=1e-4)
-    whole = LongerVideoKeyframeSampler.execute(stock, positive, negative, latent, 5, STEPS, 2.5, "euler", "karras",
-                                               "whole", 1).result[0]["samples"]
+    whole = run_sampler_node(stock, positive, negative, latent, 5, STEPS, "whole")
     assert torch.allclose(whole, ksample(stock, positive, negative, latent, seed=5)["samples"], atol=1e-6)
     assert (whole - one).abs().max() > 1e-3  # whole mode is one clip: a different video
 
 
 def test_segment_mode_refuses_a_plain_latent(stock):
-    positive, negative, latent = keyframe_conditioning(clip_embeds(2), keyframe_latents(2), 3)
+    positive, negative, latent = conditioning(clip_embeds(2), keyframe_latents(2), 3)
     del latent[FRAMES_BETWEEN_KEY]
     with pytest.raises(ValueError, match="LongerVideoKeyframeSampler: latent_image must come from"):
-        LongerVideoKeyframeSampler.execute(stock, positive, negative, latent, 0, 1, 1.0, "euler", "karras", "segment", 1)
+        run_sampler_node(stock, positive, negative, latent, 0, 1, "segment")
 
 
 @pytest.fixture(scope="module")
@@ -173,11 +151,39 @@ def test_conditioning_node_errors_name_the_input(clip_vision, vae, inputs, overr
         assert word in str(info.value)
 
 
-@pytest.mark.parametrize("overrides, word", [
-    ({"frames_between": 0}, "frames_between"), ({"width": 100}, "width"), ({"height": 30}, "height"),
-    ({"hint": "cubic"}, "hint"), ({"pin_release": 2.0}, "pin_release"),
-])
+@pytest.mark.parametrize("overrides, word", [({"width": 100}, "width"), ({"height": 30}, "height")])
 def test_conditioning_validation_names_the_input(overrides, word):
-    message = LongerVideoKeyframeConditioning.validate_inputs(**node_kwargs(**overrides))
+    # the rest (frames_between, hint, pin_release) are single-input ranges and combos that ComfyUI checks itself
+    size = {key: node_kwargs(**overrides)[key] for key in ("width", "height")}
+    message = LongerVideoKeyframeConditioning.validate_inputs(**size)
     assert isinstance(message, str) and word in message
-    assert LongerVideoKeyframeConditioning.validate_inputs(**node_kwargs()) is True
+    assert LongerVideoKeyframeConditioning.validate_inputs(width=32, height=32) is True
+
+
+@pytest.mark.parametrize("overrides, word", [
+    ({"frames_between": 0}, "frames_between"), ({"hint": "cubic"}, "hint"), ({"pin_release": 2.0}, "pin_release"),
+])
+def test_keyframe_settings_name_the_input(overrides, word):
+    with pytest.raises(ValueError, match=word):
+        KeyframeSettings(**{k: v for k, v in node_kwargs(**overrides).items() if k in KeyframeSettings.__dataclass_fields__})
+
+
+def test_augmentation_with_keyframe_latents_is_refused(clip_vision, vae):
+    # the hints would be clean latents while SVD is told they were noised
+    with pytest.raises(ValueError) as info:
+        LongerVideoKeyframeConditioning.execute(clip_vision, vae, keyframe_latents={"samples": keyframe_latents(3)},
+                                                clip_images=torch.rand(1, 32, 32, 3),
+                                                **node_kwargs(augmentation_level=0.1))
+    assert str(info.value).startswith("LongerVideoKeyframeConditioning") and "augmentation_level" in str(info.value)
+
+
+def test_pin_release_reports_every_step_of_the_whole_run(stock):
+    import comfy.sample
+
+    positive, negative, latent = conditioning(clip_embeds(3), keyframe_latents(3), 4, release=0.5)
+    seen = []
+    noise = comfy.sample.prepare_noise(latent["samples"], 0)
+    comfy.sample.sample(stock, noise, 4, 2.5, "euler", "karras", positive, negative, latent["samples"],
+                        noise_mask=latent["noise_mask"], seed=0,
+                        callback=lambda step, x0, x, total: seen.append((step + 1, total)))
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]

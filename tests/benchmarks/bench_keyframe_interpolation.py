@@ -10,7 +10,7 @@ Each runs in a fresh process: total sampling time (euler, CFG, --steps) and peak
 stock whole-video run as the reference. Random weights; SVD-layout UNet with channel_mult
 [1,1,1,1] (212M parameters) unless --full-size. Keyframes are pinned in every method.
 
-    COMFYUI_DIR=~/ComfyUI <comfyui venv>/bin/python tests/benchmarks/bench_keyframe_stages.py
+    COMFYUI_DIR=~/ComfyUI <comfyui venv>/bin/python tests/benchmarks/bench_keyframe_interpolation.py
 """
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ def measure_one(method: str, latent_size: int, steps: int, full_size: bool) -> d
     import torch
     from comfy_models import build_svd_model, model_patcher, svd_unet_config
 
-    from longer_video.nodes.comfy_patches.keyframes import keyframe_conditioning
-    from longer_video.nodes.comfy_patches.segments import sample_segments, sample_whole
-    from longer_video.nodes.comfy_patches.windows import apply_windowed_attention
-    from longer_video.nodes.techniques.windows import WindowSettings
+    from longer_video.nodes.comfy_patches.keyframe_interpolation import keyframe_conditioning
+    from longer_video.nodes.comfy_patches.keyframe_interpolation_sampling import SamplerSettings, sample_segments, sample_whole
+    from longer_video.nodes.comfy_patches.windowed_attention import apply_windowed_attention
+    from longer_video.nodes.techniques.keyframe_interpolation import KeyframeSettings
+    from longer_video.nodes.techniques.windowed_attention import WindowSettings
 
     torch.set_grad_enabled(False)
     config = svd_unet_config(channel_mult=(1, 2, 4, 4) if full_size else (1, 1, 1, 1))
@@ -42,18 +43,19 @@ def measure_one(method: str, latent_size: int, steps: int, full_size: bool) -> d
     g = torch.Generator().manual_seed(0)
     keyframes = torch.randn(KEYFRAMES, 4, latent_size, latent_size, generator=g)
     embeds = torch.randn(KEYFRAMES, config["context_dim"], generator=g)
-    positive, negative, latent = keyframe_conditioning(embeds, keyframes, FRAMES_BETWEEN, "hold", True, 1.0)
+    positive, negative, latent = keyframe_conditioning(embeds, keyframes, KeyframeSettings(FRAMES_BETWEEN))
+    sampler = SamplerSettings(0, steps, 2.5, "euler", "karras")
 
     with PeakMemory() as mem:
         start = time.perf_counter()
         if method.startswith("segment"):
             per_batch = 4 if method.endswith("x4") else 1
-            out = sample_segments(model, positive, negative, latent, 0, steps, 2.5, "euler", "karras", per_batch)
+            out = sample_segments(model, positive, negative, latent, sampler, per_batch)
         else:
             if method != "whole":
                 mode = method.split("+ ")[1]
                 model = apply_windowed_attention(model, WindowSettings(25, 4, "pyramid", mode))
-            out = sample_whole(model, latent, 0, steps, 2.5, "euler", "karras", positive, negative)
+            out = sample_whole(model, positive, negative, latent, sampler)
         seconds = time.perf_counter() - start
     pinned = float((out["samples"][::FRAMES_BETWEEN] - keyframes).abs().max())
     return {"seconds": seconds, "peak_bytes": mem.peak_bytes, "device": mem.device, "pin_error": pinned,

@@ -1,10 +1,11 @@
 import pytest
 import torch
 
-from longer_video.nodes.techniques.keyframes import (
+from longer_video.nodes.techniques.keyframe_interpolation import (
     hint_sources, keyframe_indices, output_frame_count, per_frame, pin_mask, pinned_latent, pinned_steps,
-    segment_ranges, stitch_segments, validate_frame_size, validate_keyframe_settings,
+    segment_ranges, stitch_segments, validate_keyframe_settings,
 )
+from longer_video.nodes.techniques.svd import FrameSize
 
 
 @pytest.mark.parametrize("keyframes, between, frames", [(5, 4, 17), (17, 4, 65), (2, 1, 2), (2, 24, 25), (3, 7, 15)])
@@ -68,12 +69,14 @@ def test_segments_cover_every_frame_and_share_end_keyframes():
         segment_ranges(16, 4)
 
 
-def test_stitch_averages_shared_keyframes_and_round_trips():
+def test_stitch_keeps_one_copy_of_each_shared_keyframe_and_round_trips():
     video = torch.randn(17, 4, 2, 2)
     segments = [video[s:e].clone() for s, e in segment_ranges(17, 4)]
     assert torch.equal(stitch_segments(segments, 4), video)
-    segments[0][-1] += 2.0
-    assert torch.allclose(stitch_segments(segments, 4)[4], video[4] + 1.0)
+    segments[1][0] += 2.0  # released pins: the two clips disagree on the shared keyframe (frame 4)
+    stitched = stitch_segments(segments, 4)
+    assert torch.equal(stitched[4], segments[0][-1])  # one sample, not a blend of two
+    assert not torch.allclose(stitched[4], (segments[0][-1] + segments[1][0]) / 2)
 
 
 @pytest.mark.parametrize("args, word", [
@@ -87,4 +90,4 @@ def test_bad_settings_name_the_input(args, word):
 @pytest.mark.parametrize("width, height, word", [(100, 64, "width"), (64, 60, "height"), (0, 64, "width")])
 def test_frame_size_must_be_multiples_of_8(width, height, word):
     with pytest.raises(ValueError, match=word):
-        validate_frame_size(width, height)
+        FrameSize(width, height)

@@ -3,9 +3,11 @@ import pytest
 import torch
 from comfy_models import build_image_model, build_svd_model, model_patcher, run_patched, svd_inputs, tiny_unet_config
 
-from longer_video.nodes.comfy_patches.positions import apply_temporal_positions
-from longer_video.nodes.comfy_patches.video_transformer import NotAVideoModelError, find_temporal_transformers
-from longer_video.nodes.techniques.positions import PositionSettings
+from longer_video.nodes.comfy_patches.temporal_positions import apply_temporal_positions
+from longer_video.nodes.comfy_patches.video_transformer import find_temporal_transformers
+from longer_video.nodes.techniques.errors import InputError
+from longer_video.nodes.temporal_positions import LongerVideoTemporalPositions
+from longer_video.nodes.techniques.temporal_positions import PositionSettings
 
 TRAINED = 6
 CONFIG = tiny_unet_config()
@@ -22,13 +24,13 @@ def test_identity_settings_equal_the_stock_model(stock, mode, frames):
     inputs = svd_inputs(CONFIG, frames)
     expected = run_patched(stock, inputs)
     patched = apply_temporal_positions(stock, PositionSettings(mode, TRAINED))
-    assert (run_patched(patched, inputs) - expected).abs().max() <= 1e-6
+    assert torch.equal(run_patched(patched, inputs), expected)  # bitwise, as the README says
 
 
 def test_none_mode_equals_stock_at_any_length(stock):
     inputs = svd_inputs(CONFIG, 3 * TRAINED)
     patched = apply_temporal_positions(stock, PositionSettings("none", TRAINED))
-    assert (run_patched(patched, inputs) - run_patched(stock, inputs)).abs().max() <= 1e-6
+    assert torch.equal(run_patched(patched, inputs), run_patched(stock, inputs))
 
 
 def test_linear_equals_stock_evaluated_at_scaled_positions(stock, monkeypatch):
@@ -66,7 +68,7 @@ def test_one_patched_model_serves_any_length(stock):
     short = svd_inputs(CONFIG, TRAINED - 2)
     long = svd_inputs(CONFIG, 3 * TRAINED)
     assert (run_patched(patched, long) - run_patched(stock, long)).abs().max() > 1e-4
-    assert (run_patched(patched, short) - run_patched(stock, short)).abs().max() <= 1e-6
+    assert torch.equal(run_patched(patched, short), run_patched(stock, short))
 
 
 def test_clones_compose_and_keep_their_own_settings(stock):
@@ -81,6 +83,6 @@ def test_clones_compose_and_keep_their_own_settings(stock):
 
 def test_model_without_temporal_transformers_gets_a_clear_error():
     image_model = build_image_model(CONFIG)
-    with pytest.raises(NotAVideoModelError, match="LongerVideoTemporalPositions: model is not a Stable Video Diffusion model"):
-        apply_temporal_positions(image_model, PositionSettings("yarn", 14))
-    assert isinstance(NotAVideoModelError("x"), ValueError)
+    with pytest.raises(InputError, match="LongerVideoTemporalPositions: model is not a Stable Video Diffusion model"):
+        LongerVideoTemporalPositions.execute(image_model, mode="yarn", trained_frames=14, yarn_alpha=0.5, yarn_beta=2.0)
+    assert isinstance(InputError("x"), ValueError)

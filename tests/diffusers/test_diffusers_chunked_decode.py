@@ -2,9 +2,7 @@ import pytest
 import torch
 from diffusers_models import tiny_pipeline
 
-from longer_video.nodes.diffusers_patches import (
-    apply_chunked_decoding, decode_latents_chunked, remove_chunked_decoding,
-)
+from longer_video import ChunkSettings, apply_chunked_decode, decode_latents_chunked, remove_chunked_decode
 
 FRAMES = 24
 
@@ -22,7 +20,7 @@ def latents():
 @torch.no_grad()
 def test_chunk_covering_the_video_equals_stock_decode(pipe, latents):
     stock = pipe.decode_latents(latents, FRAMES, decode_chunk_size=FRAMES)
-    ours = decode_latents_chunked(pipe.vae, latents, chunk_frames=FRAMES + 5, overlap_frames=2, crossfade_frames=2)
+    ours = decode_latents_chunked(pipe.vae, latents, ChunkSettings(FRAMES + 5, 2, 2))
     assert ours.shape == stock.shape
     assert (ours - stock).abs().max() <= 1e-6
 
@@ -31,8 +29,8 @@ def test_chunk_covering_the_video_equals_stock_decode(pipe, latents):
 def test_overlap_reduces_the_error_against_a_full_decode(pipe, latents):
     full = pipe.decode_latents(latents, FRAMES, decode_chunk_size=FRAMES)
     stock_chunks = pipe.decode_latents(latents, FRAMES, decode_chunk_size=8)  # diffusers' own: no overlap
-    hard = decode_latents_chunked(pipe.vae, latents, chunk_frames=8, overlap_frames=0, crossfade_frames=0)
-    overlapped = decode_latents_chunked(pipe.vae, latents, chunk_frames=8, overlap_frames=2, crossfade_frames=2)
+    hard = decode_latents_chunked(pipe.vae, latents, ChunkSettings(8, 0, 0))
+    overlapped = decode_latents_chunked(pipe.vae, latents, ChunkSettings(8, 2, 2))
     assert torch.allclose(hard, stock_chunks, atol=1e-6)  # overlap 0 is the stock chunking
     err_hard = (hard - full).abs().mean()
     err_overlap = (overlapped - full).abs().mean()
@@ -42,19 +40,19 @@ def test_overlap_reduces_the_error_against_a_full_decode(pipe, latents):
 @torch.no_grad()
 def test_pipeline_patch_is_used_and_removable(pipe, latents):
     stock = pipe.decode_latents(latents, FRAMES, decode_chunk_size=8)
-    apply_chunked_decoding(pipe, chunk_frames=8, overlap_frames=2, crossfade_frames=2)
+    apply_chunked_decode(pipe, ChunkSettings(8, 2, 2))
     try:
         patched = pipe.decode_latents(latents, FRAMES, 8)
         assert (patched - stock).abs().max() > 1e-4
-        assert torch.equal(patched, decode_latents_chunked(pipe.vae, latents, 8, 2, 2))
+        assert torch.equal(patched, decode_latents_chunked(pipe.vae, latents, ChunkSettings(8, 2, 2)))
     finally:
-        assert remove_chunked_decoding(pipe)
+        assert remove_chunked_decode(pipe)
     assert torch.equal(pipe.decode_latents(latents, FRAMES, decode_chunk_size=8), stock)
-    assert not remove_chunked_decoding(pipe)
+    assert not remove_chunked_decode(pipe)
 
 
 def test_bad_settings_are_rejected(pipe):
     with pytest.raises(ValueError, match="overlap_frames"):
-        apply_chunked_decoding(pipe, chunk_frames=8, overlap_frames=4)
+        apply_chunked_decode(pipe, ChunkSettings(chunk_frames=8, overlap_frames=4))
     with pytest.raises(ValueError, match="latents must be"):
         decode_latents_chunked(pipe.vae, torch.zeros(4, 4, 4, 4))

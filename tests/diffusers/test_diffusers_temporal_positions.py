@@ -5,8 +5,7 @@ import torch
 from diffusers.models.transformers.transformer_temporal import TransformerSpatioTemporalModel
 from diffusers_models import run_unet, tiny_pipeline, unet_inputs
 
-from longer_video.nodes.diffusers_patches import apply_temporal_positions, remove_temporal_positions
-from longer_video.nodes.diffusers_patches.positions import InterpolatedFramePositions
+from longer_video import PositionSettings, apply_temporal_positions, remove_temporal_positions
 
 TRAINED = 8
 
@@ -23,8 +22,8 @@ def test_patched_at_or_below_trained_length_equals_stock(unet, mode, frames):
     inputs = unet_inputs(unet, frames)
     stock = run_unet(unet, inputs)
     patched = copy.deepcopy(unet)
-    apply_temporal_positions(patched, mode=mode, trained_frames=TRAINED)
-    assert (run_unet(patched, inputs) - stock).abs().max() <= 1e-6
+    apply_temporal_positions(patched, PositionSettings(mode, TRAINED))
+    assert torch.equal(run_unet(patched, inputs), stock)  # bitwise
 
 
 def test_linear_equals_stock_evaluated_at_scaled_positions(unet):
@@ -35,7 +34,7 @@ def test_linear_equals_stock_evaluated_at_scaled_positions(unet):
         if isinstance(module, TransformerSpatioTemporalModel):
             module.time_proj.scale = TRAINED / frames
     patched = copy.deepcopy(unet)
-    apply_temporal_positions(patched, mode="linear", trained_frames=TRAINED)
+    apply_temporal_positions(patched, PositionSettings("linear", TRAINED))
     stock = run_unet(unet, inputs)
     ours = run_unet(patched, inputs)
     assert (ours - stock).abs().max() > 1e-4  # interpolation changes a longer video ...
@@ -48,7 +47,7 @@ def test_other_modes_change_long_videos_and_remove_restores_stock(unet, mode):
     stock = run_unet(unet, inputs)
     patched = copy.deepcopy(unet)
     keys = set(patched.state_dict())
-    count = apply_temporal_positions(patched, mode=mode, trained_frames=TRAINED)
+    count = apply_temporal_positions(patched, PositionSettings(mode, TRAINED))
     assert set(patched.state_dict()) == keys  # weightless swap: checkpoints load the same
     assert (run_unet(patched, inputs) - stock).abs().max() > 1e-4
     assert remove_temporal_positions(patched) == count
@@ -57,19 +56,22 @@ def test_other_modes_change_long_videos_and_remove_restores_stock(unet, mode):
 
 def test_only_temporal_transformers_are_touched(unet):
     patched = copy.deepcopy(unet)
-    n = apply_temporal_positions(patched, mode="yarn", trained_frames=TRAINED)
-    swapped = [name for name, m in patched.named_modules() if isinstance(m, InterpolatedFramePositions)]
-    assert len(swapped) == n == 4 and all(".time_proj" in name for name in swapped)
-    assert not isinstance(patched.time_proj, InterpolatedFramePositions)
-    assert not isinstance(patched.add_time_proj, InterpolatedFramePositions)
-    # applying twice re-targets the original instead of stacking
-    apply_temporal_positions(patched, mode="linear", trained_frames=TRAINED)
+    n = apply_temporal_positions(patched, PositionSettings("yarn", TRAINED))
+    swapped = [m for m in patched.modules() if "forward" in m.__dict__]
+    assert len(swapped) == n == 4 and all(isinstance(m, TransformerSpatioTemporalModel) for m in swapped)
+    assert patched.time_proj is unet_time_proj(patched) and "forward" not in patched.add_time_proj.__dict__
+    # applying twice replaces the settings instead of stacking
+    apply_temporal_positions(patched, PositionSettings("linear", TRAINED))
     assert remove_temporal_positions(patched) == n
-    assert not any(isinstance(m, InterpolatedFramePositions) for m in patched.modules())
+    assert not any("forward" in m.__dict__ for m in patched.modules())
+
+
+def unet_time_proj(unet):
+    return unet._modules["time_proj"]
 
 
 def test_bad_input_is_rejected_early(unet):
     with pytest.raises(ValueError, match="mode"):
-        apply_temporal_positions(copy.deepcopy(unet), mode="cubic")
+        apply_temporal_positions(copy.deepcopy(unet), PositionSettings(mode="cubic"))
     with pytest.raises(ValueError, match="TransformerSpatioTemporalModel"):
         apply_temporal_positions(torch.nn.Linear(2, 2))

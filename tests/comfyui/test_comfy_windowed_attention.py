@@ -5,14 +5,18 @@ import pytest
 import torch
 from comfy_models import build_image_model, build_svd_model, model_patcher, run_patched, svd_inputs, tiny_unet_config
 
-from longer_video.nodes.comfy_patches.positions import apply_temporal_positions
+from longer_video.nodes.comfy_patches.temporal_positions import apply_temporal_positions
+from longer_video.nodes.comfy_patches.freenoise import apply_freenoise
 from longer_video.nodes.comfy_patches.video_transformer import (
-    NotAVideoModelError, find_temporal_transformers, run_temporal_block, with_banded_self_attention,
+    find_temporal_transformers, run_temporal_block, with_banded_self_attention,
 )
-from longer_video.nodes.comfy_patches.windows import apply_freenoise, apply_windowed_attention
-from longer_video.nodes.techniques.freenoise import reschedule_noise
-from longer_video.nodes.techniques.positions import PositionSettings
-from longer_video.nodes.techniques.windows import FUSIONS, WindowSettings
+from longer_video.nodes.comfy_patches.windowed_attention import apply_windowed_attention
+from longer_video.nodes.freenoise import LongerVideoFreeNoise
+from longer_video.nodes.techniques.errors import InputError
+from longer_video.nodes.techniques.freenoise import FreeNoiseSettings, reschedule_noise
+from longer_video.nodes.windowed_attention import LongerVideoWindowedAttention
+from longer_video.nodes.techniques.temporal_positions import PositionSettings
+from longer_video.nodes.techniques.windowed_attention import FUSIONS, WindowSettings
 
 CONFIG = tiny_unet_config()
 
@@ -42,7 +46,7 @@ def identity_temporal():
 def test_videos_up_to_one_window_run_the_stock_model(stock, mode, frames):
     inputs = svd_inputs(CONFIG, frames)
     patched = apply_windowed_attention(stock, WindowSettings(8, 2, "pyramid", mode))
-    assert (run_patched(patched, inputs) - run_patched(stock, inputs)).abs().max() <= 1e-6
+    assert torch.equal(run_patched(patched, inputs), run_patched(stock, inputs))
 
 
 @pytest.mark.parametrize("frames", [26, 27, 37])
@@ -142,24 +146,24 @@ def test_freenoise_reschedules_the_sampler_noise_per_seed(stock):
     frames = 20
     noise, plain = record_initial_noise(stock, frames, seed=5)
     assert torch.allclose(plain, noise, atol=1e-5)
-    patched = apply_freenoise(stock, 8, 3, "shuffle")
+    patched = apply_freenoise(stock, FreeNoiseSettings(8, 3, "shuffle"))
     _, rescheduled = record_initial_noise(patched, frames, seed=5)
-    assert torch.allclose(rescheduled, reschedule_noise(noise, 8, 3, "shuffle", seed=5), atol=1e-5)
+    assert torch.allclose(rescheduled, reschedule_noise(noise, FreeNoiseSettings(8, 3, "shuffle"), seed=5), atol=1e-5)
     assert not torch.allclose(rescheduled, plain, atol=1e-3)
     _, again = record_initial_noise(patched, frames, seed=5)
     assert torch.equal(again, rescheduled)
     _, stock_again = record_initial_noise(stock, frames, seed=5)
     assert torch.equal(stock_again, plain)  # the wrapper lives on the clone only
-    reapplied = apply_freenoise(patched, 8, 3, "repeat")
+    reapplied = apply_freenoise(patched, FreeNoiseSettings(8, 3, "repeat"))
     assert len(reapplied.wrappers["sampler_sample"]["longer_video_freenoise"]) == 1
 
 
 def test_freenoise_and_windows_refuse_image_models():
     image_model = build_image_model(CONFIG)
-    with pytest.raises(NotAVideoModelError, match="LongerVideoFreeNoise"):
-        apply_freenoise(image_model, 8, 2)
-    with pytest.raises(NotAVideoModelError, match="LongerVideoWindowedAttention"):
-        apply_windowed_attention(image_model, WindowSettings(8, 2))
+    with pytest.raises(InputError, match="LongerVideoFreeNoise"):
+        LongerVideoFreeNoise.execute(image_model, window_frames=8, stride_frames=2, mode="shuffle")
+    with pytest.raises(InputError, match="LongerVideoWindowedAttention"):
+        LongerVideoWindowedAttention.execute(image_model, window_frames=8, stride_frames=2, fusion="pyramid", mode="block")
 
 
 def sample_one_step(patcher, frames, seed=0):

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from longer_video.nodes.techniques.positions import (
+from longer_video.nodes.techniques.temporal_positions import (
     MODES, PositionSettings, frame_position_embedding, interpolated_frequencies, position_scale, sinusoid,
     stock_frequencies,
 )
@@ -98,3 +98,27 @@ def test_interpolated_positions_stay_inside_trained_phase_range():
 def test_bad_settings_name_the_input(kwargs, word):
     with pytest.raises(ValueError, match=word):
         PositionSettings(**kwargs)
+
+
+def test_interpolated_tables_use_no_float64_on_the_device_and_are_cached():
+    """Apple's MPS has no float64: the float64 math stays on the CPU ('meta' stands in for the device)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Float64OffCpu(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.found = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in (out if isinstance(out, (tuple, list)) else [out]):
+                if isinstance(t, torch.Tensor) and t.dtype == torch.float64 and t.device.type != "cpu":
+                    self.found.append(str(func))
+            return out
+
+    frame_position_embedding.cache_clear()
+    settings = PositionSettings("yarn", 25)
+    with Float64OffCpu() as mode:
+        table = frame_position_embedding(129, 320, 10000, settings, device=torch.device("meta"))
+    assert table.device.type == "meta" and table.dtype == torch.float32 and not mode.found, mode.found
+    assert frame_position_embedding(129, 320, 10000, settings, device=torch.device("meta")) is table

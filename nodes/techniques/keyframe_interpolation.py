@@ -13,37 +13,63 @@ Segment mode samples each gap `[j*k, (j+1)*k]` (k+1 frames, both ends keyframes)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+
+from .errors import InputError
 
 HINT_MODES = ("hold", "nearest", "first")
 SAMPLING_MODES = ("segment", "whole")
 
 
+@dataclass(frozen=True)
+class KeyframeSettings:
+    """What a keyframe stage is asked for; the keyframes themselves come with the call."""
+
+    frames_between: int = 4
+    hint: str = "hold"
+    pin_keyframes: bool = True
+    pin_release: float = 1.0
+
+    def __post_init__(self):
+        if self.frames_between < 1:
+            raise InputError(f"frames_between must be >= 1 (output frames = (keyframes-1)*frames_between+1); "
+                             f"got {self.frames_between}")
+        if self.hint not in HINT_MODES:
+            raise InputError(f"hint must be one of {', '.join(HINT_MODES)}; got {self.hint!r}")
+        if not 0.0 <= self.pin_release <= 1.0:
+            raise InputError(f"pin_release must be within [0, 1] (fraction of the sampling steps); got {self.pin_release}")
+
+    @property
+    def pins_held_to_the_end(self) -> bool:
+        return self.pin_keyframes and self.pin_release >= 1.0
+
+
+@dataclass(frozen=True)
+class KeyframeSamplingSettings:
+    """How a keyframe stage is sampled: gap by gap (`segment`) or all frames at once (`whole`)."""
+
+    mode: str = "segment"
+    segments_per_batch: int = 1
+
+    def __post_init__(self):
+        if self.mode not in SAMPLING_MODES:
+            raise InputError(f"mode must be one of {', '.join(SAMPLING_MODES)}; got {self.mode!r}")
+        if self.segments_per_batch < 1:
+            raise InputError(f"segments_per_batch must be >= 1; got {self.segments_per_batch}")
+
+
+def require_keyframes(num_keyframes: int, input_name: str = "keyframes") -> None:
+    if num_keyframes < 2:
+        raise InputError(f"{input_name} must hold at least 2 frames to interpolate between; got {num_keyframes}")
+
+
 def validate_keyframe_settings(num_keyframes: int, frames_between: int, hint: str = "hold",
                                pin_release: float = 1.0) -> None:
-    """Raise a ValueError naming the input when the settings cannot make a video."""
-    if num_keyframes < 2:
-        raise ValueError(f"keyframes must hold at least 2 frames to interpolate between; got {num_keyframes}")
-    if frames_between < 1:
-        raise ValueError(f"frames_between must be >= 1 (output frames = (keyframes-1)*frames_between+1); "
-                         f"got {frames_between}")
-    if hint not in HINT_MODES:
-        raise ValueError(f"hint must be one of {', '.join(HINT_MODES)}; got {hint!r}")
-    if not 0.0 <= pin_release <= 1.0:
-        raise ValueError(f"pin_release must be within [0, 1] (fraction of the sampling steps); got {pin_release}")
-
-
-def validate_sampling_settings(mode: str, segments_per_batch: int) -> None:
-    if mode not in SAMPLING_MODES:
-        raise ValueError(f"mode must be one of {', '.join(SAMPLING_MODES)}; got {mode!r}")
-    if segments_per_batch < 1:
-        raise ValueError(f"segments_per_batch must be >= 1; got {segments_per_batch}")
-
-
-def validate_frame_size(width: int, height: int) -> None:
-    for name, value in (("width", width), ("height", height)):
-        if value < 8 or value % 8:
-            raise ValueError(f"{name} must be a positive multiple of 8 (the VAE downsamples by 8); got {value}")
+    """Raise an InputError naming the input when the settings cannot make a video."""
+    require_keyframes(num_keyframes)
+    KeyframeSettings(frames_between=frames_between, hint=hint, pin_release=pin_release)
 
 
 def output_frame_count(num_keyframes: int, frames_between: int) -> int:
@@ -95,33 +121,28 @@ def pin_mask(num_keyframes: int, frames_between: int, height: int, width: int) -
 
 def pinned_steps(steps: int, pin_release: float) -> int:
     """How many of `steps` sampling steps keep the pins (the rest refine the keyframes freely)."""
-    if not 0.0 <= pin_release <= 1.0:
-        raise ValueError(f"pin_release must be within [0, 1]; got {pin_release}")
     return int(round(pin_release * steps))
 
 
 def segment_ranges(num_frames: int, frames_between: int) -> list[tuple[int, int]]:
     """[start, end) of every gap clip: k+1 frames sharing its end keyframe with the next clip."""
     if frames_between < 1 or num_frames < frames_between + 1 or (num_frames - 1) % frames_between:
-        raise ValueError(f"a {num_frames}-frame latent is not (keyframes-1)*{frames_between}+1 frames; "
+        raise InputError(f"a {num_frames}-frame latent is not (keyframes-1)*{frames_between}+1 frames; "
                          f"segment mode needs the latent from LongerVideoKeyframeConditioning")
     return [(start, start + frames_between + 1) for start in range(0, num_frames - 1, frames_between)]
 
 
 def stitch_segments(segments: list[torch.Tensor], frames_between: int) -> torch.Tensor:
-    """Join gap clips into T frames; each shared keyframe is the mean of its two clips.
+    """Join gap clips into T frames; each shared keyframe is taken from the clip that ends on it.
 
-    With pins held to the end both copies equal the keyframe latent, so the mean is exact.
+    With pins held to the end both copies equal the keyframe latent. With pins released (or off)
+    the two clips refine it differently, and their mean would be a double exposure of two samples,
+    so one copy is kept: the earlier clip's, which leads into it.
     """
     if not segments:
-        raise ValueError("no segments to stitch")
-    out = [segments[0]]
-    for segment in segments[1:]:
-        shared = (out[-1][-1:] + segment[:1]) / 2
-        out[-1] = torch.cat([out[-1][:-1], shared])
-        out.append(segment[1:])
-    result = torch.cat(out)
+        raise InputError("no segments to stitch")
+    result = torch.cat([segments[0]] + [segment[1:] for segment in segments[1:]])
     expected = len(segments) * frames_between + 1
     if result.shape[0] != expected:
-        raise ValueError(f"segments must have {frames_between + 1} frames each")
+        raise InputError(f"segments must have {frames_between + 1} frames each")
     return result

@@ -2,8 +2,8 @@ import pytest
 import torch
 from diffusers_models import tiny_pipeline
 
-from longer_video.nodes.diffusers_patches import generate_between_keyframes
-from longer_video.nodes.diffusers_patches.keyframes import encode_keyframes
+from longer_video import FrameSize, KeyframeSettings, interpolate_keyframes
+from longer_video.nodes.diffusers_patches.keyframe_interpolation import encode_keyframes
 
 SIZE = 32
 STEPS = 3
@@ -19,11 +19,12 @@ def keyframes():
     return torch.rand(3, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
 
 
-def run(pipe, keyframes, seed=0, **kwargs):
-    kwargs = dict(dict(height=SIZE, width=SIZE, num_inference_steps=STEPS, noise_aug_strength=0.0, output_type="latent",
-                       generator=torch.Generator().manual_seed(seed)), **kwargs)
+def run(pipe, keyframes, seed=0, frames_between=4, hint="hold", pin_keyframes=True, pin_release=1.0, **kwargs):
+    settings = KeyframeSettings(frames_between, hint, pin_keyframes, pin_release)
+    kwargs = dict(dict(size=FrameSize(SIZE, SIZE), num_inference_steps=STEPS, noise_aug_strength=0.0,
+                       output_type="latent", generator=torch.Generator().manual_seed(seed)), **kwargs)
     with torch.no_grad():
-        return generate_between_keyframes(pipe, keyframes, **kwargs).frames
+        return interpolate_keyframes(pipe, keyframes, settings, **kwargs).frames
 
 
 def as_pil(pipe, images):
@@ -31,7 +32,7 @@ def as_pil(pipe, images):
 
 
 def scaled_keyframes(pipe, keyframes):
-    clean, _ = encode_keyframes(pipe, as_pil(pipe, keyframes), SIZE, SIZE)  # what the pipeline sees
+    clean, _ = encode_keyframes(pipe, as_pil(pipe, keyframes), FrameSize(SIZE, SIZE))  # what the pipeline sees
     return clean * pipe.vae.config.scaling_factor
 
 
@@ -39,7 +40,7 @@ def test_pinned_keyframes_come_out_exactly(pipe, keyframes):
     latents = run(pipe, keyframes, frames_between=4)
     assert latents.shape[:2] == (1, 9)
     assert (latents[0, [0, 4, 8]] - scaled_keyframes(pipe, keyframes)).abs().max() <= 1e-5
-    assert "forward" not in pipe.unet.__dict__  # the hint patch is gone after the call
+    assert "forward" not in pipe.unet.__dict__ and not pipe.unet._forward_pre_hooks  # the hint hook is gone
 
 
 def test_pin_release_frees_the_keyframes(pipe, keyframes):
@@ -52,7 +53,7 @@ def test_pin_release_frees_the_keyframes(pipe, keyframes):
 def test_hint_first_without_pins_is_the_stock_pipeline(pipe, keyframes):
     ours = run(pipe, keyframes, frames_between=4, hint="first", pin_keyframes=False)
     generator = torch.Generator().manual_seed(0)
-    encode_keyframes(pipe, keyframes, SIZE, SIZE)  # no randomness drawn at strength 0
+    encode_keyframes(pipe, keyframes, FrameSize(SIZE, SIZE))  # no randomness drawn at strength 0
     noise = torch.randn(ours.shape, generator=generator)
     with torch.no_grad():
         first = as_pil(pipe, keyframes[:1])[0]

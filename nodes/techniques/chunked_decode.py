@@ -7,10 +7,12 @@ away, and neighbouring chunks are cross-faded over a few frames around the seam.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Callable
 
 import torch
+
+from .errors import InputError
 
 
 @dataclass(frozen=True)
@@ -23,43 +25,60 @@ class Chunk:
     keep_end: int
 
 
-def validate_chunking(num_frames: int, chunk_frames: int, overlap_frames: int, crossfade_frames: int) -> None:
+@dataclass(frozen=True)
+class ChunkSettings:
+    """How a video is cut for decoding; checks that do not depend on the video run on creation."""
+
+    chunk_frames: int = 16
+    overlap_frames: int = 4
+    crossfade_frames: int = 4
+
+    def __post_init__(self):
+        if self.chunk_frames < 1:
+            raise InputError(f"chunk_frames must be >= 1; got {self.chunk_frames}")
+        if self.overlap_frames < 0:
+            raise InputError(f"overlap_frames must be >= 0; got {self.overlap_frames}")
+        if 2 * self.overlap_frames >= self.chunk_frames:
+            raise InputError(
+                f"overlap_frames*2 must be < chunk_frames (each chunk keeps chunk - 2*overlap frames); "
+                f"got chunk_frames={self.chunk_frames}, overlap_frames={self.overlap_frames}"
+            )
+        if self.crossfade_frames < 0 or self.crossfade_frames > 2 * self.overlap_frames:
+            raise InputError(
+                f"crossfade_frames must be between 0 and 2*overlap_frames ({2 * self.overlap_frames}): the fade needs "
+                f"both chunks decoded there; got {self.crossfade_frames}"
+            )
+
+    @property
+    def smallest_chunk(self) -> int:
+        """The shortest chunk that still keeps a frame of its own with this overlap."""
+        return 2 * self.overlap_frames + 1
+
+    def halved(self) -> "ChunkSettings | None":
+        """Half the chunk (not below `smallest_chunk`), for a retry after running out of memory; None at the floor."""
+        if self.chunk_frames <= self.smallest_chunk:
+            return None
+        return replace(self, chunk_frames=max(self.smallest_chunk, self.chunk_frames // 2))
+
+
+def require_frames(num_frames: int) -> None:
     if num_frames < 1:
-        raise ValueError(f"the latent has no frames (got {num_frames}); chunked decoding needs at least 1")
-    validate_chunk_settings(chunk_frames, overlap_frames, crossfade_frames)
+        raise InputError(f"the latent has no frames (got {num_frames}); chunked decoding needs at least 1")
 
 
-def validate_chunk_settings(chunk_frames: int, overlap_frames: int, crossfade_frames: int) -> None:
-    """The checks that do not depend on the video (node validation runs them before execution)."""
-    if chunk_frames < 1:
-        raise ValueError(f"chunk_frames must be >= 1; got {chunk_frames}")
-    if overlap_frames < 0:
-        raise ValueError(f"overlap_frames must be >= 0; got {overlap_frames}")
-    if 2 * overlap_frames >= chunk_frames:
-        raise ValueError(
-            f"overlap_frames*2 must be < chunk_frames (each chunk keeps chunk - 2*overlap frames); "
-            f"got chunk_frames={chunk_frames}, overlap_frames={overlap_frames}"
-        )
-    if crossfade_frames < 0 or crossfade_frames > 2 * overlap_frames:
-        raise ValueError(
-            f"crossfade_frames must be between 0 and 2*overlap_frames ({2 * overlap_frames}): the fade needs "
-            f"both chunks decoded there; got {crossfade_frames}"
-        )
-
-
-def plan_chunks(num_frames: int, chunk_frames: int, overlap_frames: int) -> list[Chunk]:
+def plan_chunks(num_frames: int, settings: ChunkSettings) -> list[Chunk]:
     """Windows of at most `chunk_frames`; every frame is kept by exactly one window.
 
     Inner seams get `overlap_frames` of context on both sides; the first and last windows start
     and end at the video's ends and use their whole length.
     """
-    validate_chunking(num_frames, chunk_frames, overlap_frames, 0)
+    require_frames(num_frames)
     chunks: list[Chunk] = []
     keep_start = 0
     while True:
-        start = max(0, keep_start - overlap_frames)
-        end = min(num_frames, start + chunk_frames)
-        keep_end = end if end == num_frames else end - overlap_frames
+        start = max(0, keep_start - settings.overlap_frames)
+        end = min(num_frames, start + settings.chunk_frames)
+        keep_end = end if end == num_frames else end - settings.overlap_frames
         chunks.append(Chunk(start, end, keep_start, keep_end))
         if end == num_frames:
             return chunks
@@ -88,9 +107,7 @@ def chunk_weights(chunk: Chunk, num_frames: int, crossfade_frames: int) -> torch
 def decode_in_chunks(
     latents: torch.Tensor,
     decode: Callable[[torch.Tensor], torch.Tensor],
-    chunk_frames: int,
-    overlap_frames: int,
-    crossfade_frames: int,
+    settings: ChunkSettings,
     on_chunk_done: Callable[[int, int], None] | None = None,
     before_chunk: Callable[[], None] | None = None,
 ) -> torch.Tensor:
@@ -101,8 +118,7 @@ def decode_in_chunks(
     `before_chunk` runs before each decode (cancellation), `on_chunk_done(i, n)` after (progress).
     """
     num_frames = latents.shape[0]
-    validate_chunking(num_frames, chunk_frames, overlap_frames, crossfade_frames)
-    chunks = plan_chunks(num_frames, chunk_frames, overlap_frames)
+    chunks = plan_chunks(num_frames, settings)
     out = None
     weight_sum = None
     for index, chunk in enumerate(chunks):
@@ -114,7 +130,7 @@ def decode_in_chunks(
         if out is None:
             out = torch.zeros((num_frames,) + tuple(pixels.shape[1:]), dtype=torch.float32, device=pixels.device)
             weight_sum = torch.zeros(num_frames, dtype=torch.float64)
-        weights = chunk_weights(chunk, num_frames, crossfade_frames)
+        weights = chunk_weights(chunk, num_frames, settings.crossfade_frames)
         used = weights > 0
         rows = torch.arange(chunk.start, chunk.end)[used]
         w = weights[used].to(torch.float32).to(pixels.device).view(-1, *([1] * (pixels.dim() - 1)))
@@ -125,9 +141,3 @@ def decode_in_chunks(
             on_chunk_done(index, len(chunks))
     norm = weight_sum.to(torch.float32).to(out.device).view(-1, *([1] * (out.dim() - 1)))
     return out / norm
-
-
-def iter_seams(chunks: list[Chunk]) -> Iterator[int]:
-    """Frame indices b where kept regions meet (frame b-1 from one chunk, b from the next)."""
-    for chunk in chunks[1:]:
-        yield chunk.keep_start

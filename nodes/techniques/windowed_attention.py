@@ -8,10 +8,13 @@ diffusers normalises its tail window with the wrong slice).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
+
+from .errors import InputError
 
 FUSIONS = ("pyramid", "flat", "delayed_reverse_sawtooth")
 WINDOW_MODES = ("block", "banded")
@@ -27,9 +30,9 @@ class WindowSettings:
     def __post_init__(self):
         validate_windows(self.window_frames, self.stride_frames)
         if self.fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}; got {self.fusion!r}")
+            raise InputError(f"fusion must be one of {', '.join(FUSIONS)}; got {self.fusion!r}")
         if self.mode not in WINDOW_MODES:
-            raise ValueError(f"mode must be one of {', '.join(WINDOW_MODES)}; got {self.mode!r}")
+            raise InputError(f"mode must be one of {', '.join(WINDOW_MODES)}; got {self.mode!r}")
 
     def applies_to(self, num_frames: int) -> bool:
         """Windowing only changes anything for videos longer than one window."""
@@ -43,9 +46,9 @@ class WindowSettings:
 
 def validate_windows(window_frames: int, stride_frames: int) -> None:
     if int(window_frames) != window_frames or window_frames < 1:
-        raise ValueError(f"window_frames must be a whole number >= 1; got {window_frames!r}")
+        raise InputError(f"window_frames must be a whole number >= 1; got {window_frames!r}")
     if int(stride_frames) != stride_frames or not 1 <= stride_frames <= window_frames:
-        raise ValueError(
+        raise InputError(
             f"stride_frames must be between 1 and window_frames ({window_frames}), or frames would be skipped; "
             f"got {stride_frames!r}"
         )
@@ -73,7 +76,26 @@ def fusion_weights(length: int, fusion: str) -> torch.Tensor:
         mid = (length + 1) // 2
         head = [0.01] * (mid - 1) + ([float(mid)] if length % 2 == 0 else [])
         return torch.tensor(head + [float(v) for v in range(mid, 0, -1)], dtype=torch.float64)
-    raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}; got {fusion!r}")
+    raise InputError(f"fusion must be one of {', '.join(FUSIONS)}; got {fusion!r}")
+
+
+@functools.lru_cache(maxsize=128)
+def fusion_plan(num_frames: int, windows: tuple[tuple[int, int], ...], fusion: str, device: torch.device,
+                dtype: torch.dtype) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """Per-window weights and the per-frame reciprocal of their sum, in `dtype` on `device`.
+
+    Cached per video length, plan and device: the sampler calls the temporal layers with the same
+    shapes at every step, so after the first call no step builds or copies these again.
+    """
+    weight_sum = torch.zeros(num_frames, dtype=torch.float64)
+    weights = []
+    for start, end in windows:
+        w = fusion_weights(end - start, fusion)
+        weight_sum[start:end] += w
+        weights.append(w.to(dtype=dtype).to(device))
+    if torch.any(weight_sum <= 0):
+        raise RuntimeError("windows do not cover every frame")  # guarded by plan_windows
+    return tuple(weights), (1.0 / weight_sum).to(dtype=dtype).to(device)
 
 
 def fuse_windows(
@@ -83,23 +105,24 @@ def fuse_windows(
     fusion: str,
     dim: int,
 ) -> torch.Tensor:
-    """Run `run_window(x[window], start, end)` per window along `dim` and fuse the results."""
+    """Run `run_window(x[window], start, end)` per window along `dim` and fuse the results.
+
+    The weighted sum is accumulated in float32 whatever the activations' dtype: a frame's weights
+    add up to tens (43 at T=65, L=25, S=4, pyramid), which overflows float16 on large activations.
+    """
     num_frames = x.shape[dim]
+    accumulate = torch.promote_types(x.dtype, torch.float32)
+    weights, inverse_sum = fusion_plan(num_frames, tuple(windows), fusion, x.device, accumulate)
     out = None
-    weight_sum = torch.zeros(num_frames, dtype=torch.float64)
     shape = [1] * x.dim()
-    for start, end in windows:
+    for (start, end), w in zip(windows, weights):
         y = run_window(x.narrow(dim, start, end - start), start, end)
-        w = fusion_weights(end - start, fusion)
         shape[dim] = end - start
         if out is None:
-            out = torch.zeros(x.shape[:dim] + (num_frames,) + y.shape[dim + 1:], dtype=y.dtype, device=y.device)
-        out.narrow(dim, start, end - start).add_(y * w.to(device=y.device, dtype=y.dtype).view(shape))
-        weight_sum[start:end] += w
-    if torch.any(weight_sum <= 0):
-        raise RuntimeError("windows do not cover every frame")  # guarded by plan_windows
+            out = torch.zeros(x.shape[:dim] + (num_frames,) + y.shape[dim + 1:], dtype=accumulate, device=y.device)
+        out.narrow(dim, start, end - start).add_(y.to(accumulate) * w.view(shape))
     shape[dim] = num_frames
-    return out / weight_sum.to(device=out.device, dtype=out.dtype).view(shape)
+    return (out * inverse_sum.view(shape)).to(y.dtype)
 
 
 def run_block_windows(

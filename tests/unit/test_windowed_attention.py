@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from longer_video.nodes.techniques.windows import (
+from longer_video.nodes.techniques.windowed_attention import (
     FUSIONS, WindowSettings, band_mask, fuse_windows, fusion_weights, plan_windows,
 )
 
@@ -76,3 +76,26 @@ def test_bad_window_settings_name_the_input(kwargs, word):
 def test_windows_apply_only_past_one_window():
     s = WindowSettings(window_frames=16)
     assert not s.applies_to(16) and s.applies_to(17) and s.band_radius == 8
+
+
+def test_fusion_accumulates_in_float32_so_half_precision_does_not_overflow():
+    # T=65, L=25, S=4: up to 7 windows per frame with pyramid weights up to 13 (sum 43 at the busiest frame)
+    frames, plan = 65, plan_windows(65, 25, 4)
+    x = torch.full((2, frames, 3), 6000.0, dtype=torch.float16)  # large activations, as deep UNet layers have
+    out = fuse_windows(x, lambda window, start, end: window, plan, "pyramid", dim=1)
+    assert out.dtype == torch.float16 and torch.isfinite(out).all()
+    assert torch.equal(out, x)  # identity windows fuse back to the input
+
+
+def test_fusion_weights_are_built_once_per_plan_and_device(monkeypatch):
+    import longer_video.nodes.techniques.windowed_attention as windows
+
+    built = []
+    original = windows.fusion_weights
+    monkeypatch.setattr(windows, "fusion_weights", lambda length, fusion: built.append(length) or original(length, fusion))
+    windows.fusion_plan.cache_clear()
+    plan = plan_windows(37, 16, 4)
+    x = torch.randn(1, 37, 2)
+    for _ in range(3):  # three sampling steps
+        fuse_windows(x, lambda window, start, end: window * 2, plan, "flat", dim=1)
+    assert len(built) == len(plan)

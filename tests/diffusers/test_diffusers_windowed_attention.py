@@ -4,23 +4,29 @@ import pytest
 import torch
 from diffusers_models import run_unet, tiny_pipeline, unet_inputs
 
-from longer_video.nodes.diffusers_patches import (
-    apply_temporal_positions, apply_windowed_attention, freenoise_latents, remove_windowed_attention,
+from longer_video import (
+    FreeNoiseSettings, PositionSettings, WindowSettings, apply_temporal_positions, apply_windowed_attention,
+    freenoise_latents, remove_windowed_attention,
 )
 from longer_video.nodes.techniques.freenoise import reschedule_noise
-from longer_video.nodes.techniques.windows import FUSIONS
+from longer_video.nodes.techniques.windowed_attention import FUSIONS
 
 
 @pytest.fixture(scope="module")
-def unet():
-    return tiny_pipeline().unet.eval()
+def pipe():
+    return tiny_pipeline()
+
+
+@pytest.fixture(scope="module")
+def unet(pipe):
+    return pipe.unet.eval()
 
 
 @pytest.mark.parametrize("mode", ["block", "banded"])
 def test_up_to_one_window_is_the_stock_model(unet, mode):
     inputs = unet_inputs(unet, 8)
     patched = copy.deepcopy(unet)
-    apply_windowed_attention(patched, window_frames=8, stride_frames=2, mode=mode)
+    apply_windowed_attention(patched, WindowSettings(8, 2, mode=mode))
     assert torch.equal(run_unet(patched, inputs), run_unet(unet, inputs))
 
 
@@ -47,7 +53,7 @@ def identity_unet(unet):
 def test_identity_temporal_blocks_fuse_back_to_the_input(identity_unet, frames, fusion):
     inputs = {k: v.double() if v.is_floating_point() else v for k, v in unet_inputs(identity_unet, frames, batch=1).items()}
     patched = copy.deepcopy(identity_unet)
-    apply_windowed_attention(patched, window_frames=16, stride_frames=4, fusion=fusion, mode="block")
+    apply_windowed_attention(patched, WindowSettings(16, 4, fusion=fusion, mode="block"))
     assert (run_unet(patched, inputs) - run_unet(identity_unet, inputs)).abs().max() <= 1e-9
 
 
@@ -56,7 +62,7 @@ def test_windows_change_long_videos_and_remove_restores(unet, mode):
     inputs = unet_inputs(unet, 20)
     stock = run_unet(unet, inputs)
     patched = copy.deepcopy(unet)
-    n = apply_windowed_attention(patched, window_frames=8, stride_frames=3, mode=mode)
+    n = apply_windowed_attention(patched, WindowSettings(8, 3, mode=mode))
     keys = set(patched.state_dict())
     assert (run_unet(patched, inputs) - stock).abs().max() > 1e-4
     assert set(patched.state_dict()) == keys
@@ -67,7 +73,7 @@ def test_windows_change_long_videos_and_remove_restores(unet, mode):
 def test_banded_processor_matches_stock_attention_when_the_band_covers_the_video(unet):
     from diffusers.models.transformers.transformer_temporal import TransformerSpatioTemporalModel
 
-    from longer_video.nodes.diffusers_patches.windows import _banded_self_attention
+    from longer_video.nodes.diffusers_patches.video_transformer import _banded_self_attention
 
     module = next(m for m in unet.modules() if isinstance(m, TransformerSpatioTemporalModel))
     block = module.temporal_transformer_blocks[0]
@@ -89,15 +95,16 @@ def test_banded_processor_matches_stock_attention_when_the_band_covers_the_video
 def test_positions_apply_per_window_in_block_mode(unet):
     inputs = unet_inputs(unet, 20)
     windows_only = copy.deepcopy(unet)
-    apply_windowed_attention(windows_only, window_frames=8, stride_frames=3, mode="block")
+    apply_windowed_attention(windows_only, WindowSettings(8, 3, mode="block"))
     both = copy.deepcopy(windows_only)
-    apply_temporal_positions(both, mode="yarn", trained_frames=8)  # window 8 <= trained 8: a no-op
+    apply_temporal_positions(both, PositionSettings("yarn", 8))  # window 8 <= trained 8: a no-op
     assert torch.equal(run_unet(both, inputs), run_unet(windows_only, inputs))
 
 
-def test_freenoise_latents_are_rescheduled_along_frames():
-    latents = freenoise_latents(2, 40, 64, 64, window_frames=16, stride_frames=4, seed=3)
+def test_freenoise_latents_are_rescheduled_along_frames(pipe):
+    settings = FreeNoiseSettings(16, 4, "shuffle")
+    latents = freenoise_latents(pipe, 40, 16, 16, settings, seed=3, batch_size=2)  # the tiny VAE scales by 2
     assert latents.shape == (2, 40, 4, 8, 8)
     plain = torch.randn(2, 40, 4, 8, 8, generator=torch.Generator().manual_seed(3))
-    assert torch.equal(latents, reschedule_noise(plain, 16, 4, "shuffle", seed=3, dim=1))
+    assert torch.equal(latents, reschedule_noise(plain, settings, seed=3, dim=1))
     assert torch.equal(latents[:, :16], plain[:, :16])

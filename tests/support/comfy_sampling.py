@@ -1,0 +1,44 @@
+"""Keyframe-stage helpers the ComfyUI module tests share: tiny inputs, KSampler as ComfyUI runs it, the sampler node."""
+from __future__ import annotations
+
+import torch
+from comfy_models import tiny_unet_config
+
+from longer_video.nodes.comfy_patches.keyframe_interpolation import keyframe_conditioning
+from longer_video.nodes.keyframe_interpolation import LongerVideoKeyframeSampler
+from longer_video.nodes.techniques.keyframe_interpolation import KeyframeSettings
+from longer_video.nodes.techniques.svd import MicroConditioning
+
+CONFIG = tiny_unet_config()
+STEPS = 3
+
+
+def keyframe_latents(count, seed=3, size=4):
+    return torch.randn(count, 4, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def clip_embeds(count, seed=4):
+    return torch.randn(count, CONFIG["context_dim"], generator=torch.Generator().manual_seed(seed))
+
+
+def conditioning(embeds, latents, frames_between, hint="hold", pin=True, release=1.0, motion_bucket_id=127, fps=6,
+                 augmentation_level=0.0):
+    return keyframe_conditioning(embeds, latents, KeyframeSettings(frames_between, hint, pin, release),
+                                 MicroConditioning(motion_bucket_id, fps, augmentation_level))
+
+
+def ksample(model, positive, negative, latent, seed=7, sampler="euler", steps=STEPS, cfg=2.5):
+    """What KSampler does (ComfyUI's common_ksampler), without the preview callback."""
+    import comfy.sample
+
+    noise = comfy.sample.prepare_noise(latent["samples"], seed)
+    samples = comfy.sample.sample(model, noise, steps, cfg, sampler, "karras", positive, negative, latent["samples"],
+                                  noise_mask=latent.get("noise_mask"), seed=seed)
+    return dict(latent, samples=samples)
+
+
+def run_sampler_node(model, positive, negative, latent, seed, steps, mode, segments_per_batch=1, cfg=2.5,
+                     sampler="euler"):
+    return LongerVideoKeyframeSampler.execute(model, positive, negative, latent, seed=seed, steps=steps, cfg=cfg,
+                                              sampler_name=sampler, scheduler="karras", mode=mode,
+                                              segments_per_batch=segments_per_batch).result[0]["samples"]

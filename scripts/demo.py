@@ -15,29 +15,96 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pack_import import PACK_ROOT, import_pack  # noqa: E402
 
+import_pack()  # this checkout as `longer_video`
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from longer_video.nodes.techniques.chunked_decode import ChunkSettings
+    from longer_video.nodes.techniques.temporal_positions import MODES
+
+    chunk = ChunkSettings()  # the Chunked VAE Decode node's defaults
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model", nargs="?", help="a diffusers StableVideoDiffusionPipeline folder with safetensors weights "
+                                            "(default: a tiny random-weight model built in seconds, no download)")
+    p.add_argument("--image", help="init image file (default: a generated test pattern)")
+    p.add_argument("--frames", type=int, help="frames to generate, >= 2 (default: 2x the trained length)")
+    p.add_argument("--trained-frames", type=int, help="the model's trained length, >= 1 (default: from the UNet "
+                                                      "config: 14 SVD, 25 SVD-XT)")
+    p.add_argument("--positions", default="yarn", choices=MODES, help="temporal position interpolation (default yarn)")
+    p.add_argument("--steps", type=int, help="sampling steps, >= 1 (default 2 tiny, 25 real)")
+    p.add_argument("--size", type=int, nargs=2, metavar=("W", "H"),
+                   help="output size in pixels, multiples of 8 (default 64 64 tiny, 1024 576 real)")
+    p.add_argument("--chunk-frames", type=int, default=chunk.chunk_frames,
+                   help=f"latent frames per decoder call (default {chunk.chunk_frames}, as the node)")
+    p.add_argument("--overlap-frames", type=int, default=chunk.overlap_frames,
+                   help=f"context frames decoded on each side of a chunk (default {chunk.overlap_frames})")
+    p.add_argument("--crossfade-frames", type=int, default=chunk.crossfade_frames,
+                   help=f"frames blended at each chunk seam (default {chunk.crossfade_frames})")
+    p.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="auto: CUDA or Apple MPS when present, else the CPU")
+    p.add_argument("--dtype", default="auto", choices=DTYPES,
+                   help="auto: float16 on a GPU, float32 on the CPU")
+    p.add_argument("--out", default=str(PACK_ROOT / "out" / "longer_video_demo.mp4"), help="the video file to write")
+    return p
+
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", nargs="?", help="path to a diffusers StableVideoDiffusionPipeline folder (default: tiny random model)")
-    p.add_argument("--image", help="init image (default: a generated test pattern)")
-    p.add_argument("--frames", type=int, help="frames to generate (default: 2x the trained length)")
-    p.add_argument("--trained-frames", type=int, help="trained length (default: from the UNet config: 14 SVD, 25 SVD-XT)")
-    p.add_argument("--positions", default="yarn", choices=["none", "linear", "ntk", "yarn"])
-    p.add_argument("--steps", type=int, help="sampling steps (default 2 tiny, 25 real)")
-    p.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), help="output size (default 64 64 tiny, 1024 576 real)")
-    p.add_argument("--chunk-frames", type=int, default=8)
-    p.add_argument("--overlap-frames", type=int, default=2)
-    p.add_argument("--crossfade-frames", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
-    p.add_argument("--out", default=str(PACK_ROOT / "out" / "longer_video_demo.mp4"))
-    return p.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    problem = first_problem(args)
+    if problem:
+        print(f"demo: {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    return args
 
 
-def _cuda() -> bool:
+def first_problem(args) -> str | None:
+    """The first option that cannot work, as one line naming it; checked before anything is built."""
+    from longer_video.nodes.techniques.chunked_decode import ChunkSettings
+    from longer_video.nodes.techniques.errors import InputError
+
+    for option, value, least in (("--frames", args.frames, 2), ("--trained-frames", args.trained_frames, 1),
+                                 ("--steps", args.steps, 1), ("--seed", args.seed, 0)):
+        if value is not None and value < least:
+            return f"{option} must be >= {least}; got {value}"
+    if args.size and any(v < 8 or v % 8 for v in args.size):
+        return f"--size W H must be positive multiples of 8 (the VAE works at 1/8 size); got {args.size[0]} {args.size[1]}"
+    try:
+        ChunkSettings(args.chunk_frames, args.overlap_frames, args.crossfade_frames)
+    except InputError as e:
+        message = str(e)
+        for name in ("chunk_frames", "overlap_frames", "crossfade_frames"):
+            message = message.replace(name, "--" + name.replace("_", "-"))
+        return message
+    if args.model and not (Path(args.model) / "model_index.json").is_file():
+        return f"model: {args.model} is not a diffusers pipeline folder (no model_index.json)"
+    if args.image and not Path(args.image).is_file():
+        return f"--image: no file {args.image}"
+    if resolve_device(args.device) is None:
+        return f"--device {args.device}: not available on this machine (this torch sees no such device)"
+    return None
+
+
+def resolve_device(name: str) -> str | None:
     import torch
 
-    return torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None)
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": mps is not None and mps.is_available()}
+    if name == "auto":
+        return "cuda" if available["cuda"] else "mps" if available["mps"] else "cpu"
+    return name if available[name] else None
+
+
+def resolve_dtype(name: str, device: str):
+    import torch
+
+    if name == "auto":
+        return torch.float32 if device == "cpu" else torch.float16
+    return getattr(torch, name)
 
 
 def pattern_image(width: int, height: int):
@@ -71,26 +138,27 @@ def main(argv=None) -> int:
     import torch
 
     args = parse_args(argv)
-    import_pack()
-    from longer_video.nodes.diffusers_patches import apply_chunked_decoding, apply_temporal_positions
-    from longer_video.nodes.techniques.positions import position_scale
+    import longer_video as lv
+    from longer_video.nodes.techniques.temporal_positions import position_scale
 
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
     if args.model:
         from diffusers import StableVideoDiffusionPipeline
 
-        dtype = torch.float16 if args.device == "cuda" else torch.float32
-        pipe = StableVideoDiffusionPipeline.from_pretrained(args.model, torch_dtype=dtype, use_safetensors=True, local_files_only=True)
+        pipe = StableVideoDiffusionPipeline.from_pretrained(args.model, torch_dtype=dtype, use_safetensors=True,
+                                                            local_files_only=True)
         steps, (width, height) = args.steps or 25, args.size or (1024, 576)
     else:
-        from longer_video.nodes.diffusers_patches.tiny_pipeline import build_tiny_svd_pipeline
+        from tiny_svd_pipeline import build_tiny_svd_pipeline
 
-        pipe = build_tiny_svd_pipeline(seed=args.seed)
+        pipe = build_tiny_svd_pipeline(seed=args.seed, dtype=dtype)
         steps, (width, height) = args.steps or 2, args.size or (64, 64)
-    pipe = pipe.to(args.device)
+    pipe = pipe.to(device)
     trained = args.trained_frames or int(pipe.unet.config.num_frames)
     frames = args.frames or 2 * trained
-    apply_temporal_positions(pipe, mode=args.positions, trained_frames=trained)
-    apply_chunked_decoding(pipe, args.chunk_frames, args.overlap_frames, args.crossfade_frames)
+    lv.apply_temporal_positions(pipe, lv.PositionSettings(mode=args.positions, trained_frames=trained))
+    lv.apply_chunked_decode(pipe, lv.ChunkSettings(args.chunk_frames, args.overlap_frames, args.crossfade_frames))
 
     from PIL import Image
 
@@ -98,13 +166,15 @@ def main(argv=None) -> int:
     generator = torch.Generator(device="cpu").manual_seed(args.seed)
     start = time.perf_counter()
     video = pipe(image, height=height, width=width, num_frames=frames, num_inference_steps=steps,
-                 decode_chunk_size=args.chunk_frames, generator=generator, output_type="pt").frames[0]
+                 generator=generator, output_type="pt").frames[0]
     seconds = time.perf_counter() - start
-    write_video(video, Path(args.out), fps=7)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    write_video(video.float(), Path(args.out), fps=7)
+    peak = f"peak_vram={torch.cuda.max_memory_allocated() / 2**20:.0f}MB" if device == "cuda" else \
+        f"peak_rss={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}MB"
     print(f"longer-video demo: model={'tiny-random' if not args.model else args.model} frames={video.shape[0]} "
           f"(trained {trained}, position scale {position_scale(frames, trained):.2f}, mode {args.positions}) "
-          f"size={width}x{height} steps={steps} time={seconds:.1f}s peak_rss={peak_mb:.0f}MB "
+          f"size={width}x{height} steps={steps} device={device} dtype={str(dtype).removeprefix('torch.')} "
+          f"time={seconds:.1f}s {peak} "
           f"decode=chunk {args.chunk_frames}/overlap {args.overlap_frames}/crossfade {args.crossfade_frames} "
           f"video={args.out}")
     return 0

@@ -102,18 +102,32 @@ def download(server: str, item: dict, out_dir: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("workflow", type=Path, help="API-format workflow JSON (Export (API) in ComfyUI)")
-    parser.add_argument("--server", default="http://127.0.0.1:8188")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.INPUT=VALUE")
+    parser.add_argument("--server", default="http://127.0.0.1:8188", help="the ComfyUI server's address")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.INPUT=VALUE",
+                        help="change one input of one node, e.g. 3.video_frames=81 (repeatable)")
     parser.add_argument("--seed", type=int, help="set every seed input")
     parser.add_argument("--out", type=Path, default=Path("."), help="folder for the downloaded files")
-    parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the prompt to finish")
     args = parser.parse_args(argv)
 
-    prompt = apply_changes(json.loads(args.workflow.read_text()), args.sets, args.seed)
+    if not args.workflow.is_file():
+        raise SystemExit(f"workflow: no file {args.workflow}")
+    try:
+        prompt = apply_changes(json.loads(args.workflow.read_text()), args.sets, args.seed)
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"workflow: {args.workflow} is not JSON ({e})") from None
     server = args.server.rstrip("/")
+    try:
+        return run(server, prompt, args.timeout, args.out)
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+        reason = getattr(e, "reason", e)
+        raise SystemExit(f"no ComfyUI server answers at {server} ({reason}); start ComfyUI or pass --server") from None
+
+
+def run(server: str, prompt: dict, timeout: float, out: Path) -> int:
     prompt_id = queue(server, prompt)
     print(f"queued {prompt_id}", flush=True)
-    entry = wait(server, prompt_id, args.timeout)
+    entry = wait(server, prompt_id, timeout)
     if entry["status"].get("status_str") != "success":
         for kind, data in entry["status"].get("messages", []):
             if kind in ("execution_error", "execution_interrupted"):
@@ -121,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{data.get('exception_message', '')}", file=sys.stderr)
         return 1
     for item in output_files(entry):
-        print(download(server, item, args.out))
+        print(download(server, item, out))
     return 0
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README, CI): builds what it needs, then runs every tier.
 #   1. lint (ruff, with the security rules S102/S307 and E702)
-#   2. pure tiers in the pack's CPU-torch virtualenv: tests/unit (techniques), tests/diffusers
+#   2. pure tiers in the pack's CPU-torch virtualenv: tests/unit (techniques), tests/diffusers; the
+#      frontend read-out math (node --test); packaging (scripts/packaging_check.sh: validate-pyproject,
+#      comfy node validate, the wheel installed into a fresh virtualenv and run)
 #   3. the ComfyUI tier (tests/comfyui: module tests on ComfyUI's own classes + a real server),
 #      mandatory when a ComfyUI is found ($COMFYUI_DIR, the enclosing ComfyUI, ~/ComfyUI), in a
 #      virtualenv made from that ComfyUI's requirements, with the browser tier (headless Debian
@@ -30,8 +32,16 @@ if [[ " $tiers " == *" pure "* ]]; then
   else
     echo "== frontend read-out math: SKIPPED (no node on this machine)"
   fi
+  echo "== packaging: pyproject (validate-pyproject, comfy node validate), wheel in a fresh virtualenv"
+  if bash scripts/packaging_check.sh; then
+    packaging_line="packaging: pyproject valid, wheel installed and ran"
+  else
+    status=1
+    packaging_line="packaging: FAILED"
+  fi
 fi
 if [[ " $tiers " != *" comfyui "* ]]; then
+  echo "${packaging_line:-}"
   python3 scripts/junit_summary.py "$reports"/*.xml || status=1
   exit $status
 fi
@@ -66,5 +76,6 @@ if [[ "$comfy_line" == *SKIPPED* ]]; then
 else
   echo "$comfy_line"
 fi
+echo "${packaging_line:-packaging: not run (TIERS)}"
 python3 scripts/junit_summary.py "$reports"/*.xml || status=1
 exit $status

@@ -1,89 +1,38 @@
-// Longer Video frontend extension: live read-outs drawn under the widgets of the pack's nodes, so
-// users see what they would otherwise compute by hand (output frames of a keyframe stage, number
-// of temporal windows, position scale, new frames per decoder call) and get a warning before
-// queueing settings that cannot work. Drawn on the node, no extra widget, so saved workflows keep
-// their layout. The frame count comes from the graph: the latent a sampler downstream samples.
+// Longer Video frontend extension: live read-outs under the widgets of the pack's nodes, so users
+// see what they would otherwise compute by hand (output frames of a keyframe stage, gaps per model
+// call, number of temporal windows, position scale, new frames per decoder call) and get a warning
+// before queueing settings that cannot work.
+//
+// The read-out is a DOM widget (node.addDOMWidget): the classic canvas design places its element
+// over the node, and the Vue node design ("Nodes 2.0") puts the same element inside the node, so
+// both designs show it. It is not serialized: saved workflows and API prompts stay unchanged.
+// Warnings wrap onto more lines instead of shrinking the font.
 import { app } from "../../scripts/app.js";
 import {
-  chunkReadout, keyframeReadout, positionReadout, windowReadout,
+  framesSampledWith, keyframeCount, keyframeStageOf, onModelChain, widgetValue,
+} from "./graph_trace.js";
+import {
+  chunkReadout, keyframeReadout, positionReadout, samplerReadout, windowAgreement, windowReadout,
 } from "./readouts.js";
 
-const widgetValue = (node, name) => node.widgets?.find((w) => w.name === name)?.value;
+const WIDGET_NAME = "longer_video_readout";
+const FONT = "12px sans-serif";
+const LINE_HEIGHT = 16;
+const MARGIN = 8;       // the DOM widget's margin around the element, on every side
+const MAX_FRESH_WIDTH = 460;
 
-function linkOf(graph, id) {
-  if (id == null) return null;
-  return graph.links instanceof Map ? graph.links.get(id) : graph.links?.[id];
-}
+const windowSettings = (node) => ({
+  window: Number(widgetValue(node, "window_frames")), stride: Number(widgetValue(node, "stride_frames")),
+});
 
-function inputSource(node, name) {
-  const input = node.inputs?.find((i) => i.name === name);
-  const link = input && linkOf(node.graph, input.link);
-  return link ? { node: node.graph.getNodeById(link.origin_id), slot: link.origin_slot } : null;
-}
-
-// Frames (or images) that `node`'s output `slot` carries, when the graph tells; null otherwise.
-export function framesFrom(node, slot, depth = 0) {
-  if (!node || depth > 32) return null;
-  const follow = (name) => {
-    const src = inputSource(node, name);
-    return src ? framesFrom(src.node, src.slot, depth + 1) : null;
-  };
-  switch (node.comfyClass ?? node.type) {
-    case "SVD_img2vid_Conditioning":
-      return slot === 2 ? Number(widgetValue(node, "video_frames")) : null;
-    case "LongerVideoKeyframeConditioning":
-      return slot === 2 ? keyframeReadout(keyframeCount(node, depth), Number(widgetValue(node, "frames_between"))).frames ?? null : null;
-    case "LoadImage":
-      return 1;
-    case "ImageBatch": {
-      const a = follow("image1"), b = follow("image2");
-      return a != null && b != null ? a + b : null;
-    }
-    default:
-      for (const name of ["latent_image", "samples", "images"]) {
-        if (node.inputs?.some((i) => i.name === name)) return follow(name);
-      }
-      return null;
-  }
-}
-
-export function keyframeCount(node, depth = 0) {
-  for (const name of ["keyframe_latents", "keyframes"]) {
-    const src = inputSource(node, name);
-    if (src) return framesFrom(src.node, src.slot, depth + 1);
-  }
-  return null;
-}
-
-// The frame count sampled with this MODEL: follow MODEL links down to a sampler's latent_image.
-export function framesSampledWith(node) {
-  const seen = new Set();
-  const queue = [node];
-  while (queue.length) {
-    const current = queue.shift();
-    if (!current || seen.has(current.id)) continue;
-    seen.add(current.id);
-    if (current !== node && current.inputs?.some((i) => i.name === "latent_image")) {
-      const frames = framesFrom(current, 0);
-      if (frames != null) return frames;
-      continue;
-    }
-    for (const output of current.outputs ?? []) {
-      if (output.type !== "MODEL") continue;
-      for (const id of output.links ?? []) {
-        const link = linkOf(current.graph, id);
-        if (link) queue.push(current.graph.getNodeById(link.target_id));
-      }
-    }
-  }
-  return null;
-}
-
-// Windowed attention and FreeNoise share window_frames / stride_frames and the same read-out.
-function windowsReadout(node) {
-  return windowReadout(
-    framesSampledWith(node), Number(widgetValue(node, "window_frames")), Number(widgetValue(node, "stride_frames")),
-  );
+// Windowed attention and FreeNoise share window_frames / stride_frames and the same read-out; each
+// warns when the other one, on the same MODEL chain, uses different settings.
+function windowsReadout(node, otherType, otherName) {
+  const own = windowSettings(node);
+  const readout = windowReadout(framesSampledWith(node), own.window, own.stride);
+  if (!readout.ok) return readout;
+  const other = onModelChain(node, otherType);
+  return windowAgreement(own, other && windowSettings(other), otherName) ?? readout;
 }
 
 const READOUTS = {
@@ -95,58 +44,138 @@ const READOUTS = {
   LongerVideoKeyframeConditioning: (node) => keyframeReadout(
     keyframeCount(node), Number(widgetValue(node, "frames_between")),
   ),
-  LongerVideoWindowedAttention: windowsReadout,
-  LongerVideoFreeNoise: windowsReadout,
+  LongerVideoKeyframeSampler: (node) => {
+    const stage = keyframeStageOf(node);
+    return samplerReadout(
+      widgetValue(node, "mode"), stage ? keyframeCount(stage) : null,
+      stage ? Number(widgetValue(stage, "frames_between")) : NaN, Number(widgetValue(node, "segments_per_batch")),
+    );
+  },
+  LongerVideoWindowedAttention: (node) => windowsReadout(node, "LongerVideoFreeNoise", "FreeNoise"),
+  LongerVideoFreeNoise: (node) => windowsReadout(node, "LongerVideoWindowedAttention", "Windowed Attention"),
   LongerVideoTemporalPositions: (node) => positionReadout(
     framesSampledWith(node), Number(widgetValue(node, "trained_frames")), widgetValue(node, "mode"),
   ),
 };
 
-// The read-out line sits right under the last widget (a preview image may make the node taller).
-// Before the widgets are laid out (a node's first frame, tops 0 / undefined) it sits at the bottom.
-function readoutY(node) {
-  const bottom = node.size[1] - 8;
-  const widgets = node.widgets ?? [];
-  const tops = widgets.map((w) => w.last_y ?? w.y);
-  if (!widgets.length || !tops.every((top) => Number.isFinite(top) && top > 0)) return bottom;
-  const heights = widgets.map((w) => w.computedHeight ?? w.computeSize?.(node.size[0])?.[1] ?? 20);
-  return Math.min(Math.max(...tops.map((top, i) => top + heights[i])) + 18, bottom);
+const measureContext = document.createElement("canvas").getContext("2d");
+
+function textWidth(text, font) {
+  measureContext.font = font;
+  return measureContext.measureText(text).width;
 }
 
-// Shrink the font (down to 9px) until a long warning fits the node's width.
-function fittingFont(ctx, text, width) {
-  let size = 12;
-  ctx.font = `${size}px sans-serif`;
-  while (size > 9 && ctx.measureText(text).width > width) {
-    size -= 1;
-    ctx.font = `${size}px sans-serif`;
+// Lines the browser's word wrapping makes of `text` in `width` pixels (greedy, as CSS wraps).
+function wrappedLines(text, width) {
+  let lines = 1;
+  let line = "";
+  for (const word of text.split(" ")) {
+    const candidate = line ? `${line} ${word}` : word;
+    if (line && textWidth(candidate, FONT) > width) {
+      lines += 1;
+      line = word;
+    } else {
+      line = candidate;
+    }
   }
-  return ctx.font;
+  return lines;
+}
+
+const displayText = (readout) => (readout.ok ? "" : "\u26a0 ") + readout.text;
+
+function makeElement() {
+  const element = document.createElement("div");
+  element.className = "longer-video-readout";
+  Object.assign(element.style, {
+    font: FONT, lineHeight: `${LINE_HEIGHT}px`, whiteSpace: "normal",
+    overflowWrap: "break-word", overflow: "hidden", boxSizing: "border-box", pointerEvents: "none",
+  });
+  return element;
+}
+
+// Recompute the read-out and update the element; grow a canvas-design node when the text needs
+// another line. Cheap when nothing changed.
+function refresh(node) {
+  const widget = node.widgets?.find((w) => w.name === WIDGET_NAME);
+  if (!widget) return;
+  const readout = node.longerVideoReadout();
+  const text = displayText(readout);
+  const element = widget.element;
+  if (element.textContent !== text) element.textContent = text;
+  element.style.color = readout.ok ? "#9c9" : "#f66";
+  element.dataset.ok = String(readout.ok);
+  const lines = wrappedLines(text, node.size[0] - 2 * MARGIN - 4);
+  if (lines !== widget.longerVideoLines) {
+    widget.longerVideoLines = lines;
+    const needed = node.computeSize?.()[1];
+    if (needed > node.size[1]) node.setSize?.([node.size[0], needed]);
+    node.setDirtyCanvas?.(true, true);
+  }
+}
+
+// The Vue node design puts the node source badge beside the title: a fresh node widens until its
+// title shows in full (nodes of a loaded workflow keep their saved size). The width goes through
+// the node element's --node-width, as the design's own resize handle sets it.
+function fitVueTitle(node) {
+  const element = document.querySelector(`[data-node-id="${node.id}"]`);
+  const title = element?.querySelector('[data-testid="node-title"] .truncate');
+  if (!title) return;
+  const missing = title.scrollWidth - title.clientWidth;
+  if (missing > 0) {
+    element.style.setProperty("--node-width", `${Math.ceil(element.getBoundingClientRect().width / (app.canvas?.ds?.scale ?? 1) + missing + 2)}px`);
+  } else {
+    node.longerVideoFresh = false;
+  }
+}
+
+function refreshAll() {
+  const graph = app.canvas?.graph ?? app.graph;
+  for (const node of graph?._nodes ?? graph?.nodes ?? []) {
+    if (typeof node.longerVideoReadout !== "function") continue;
+    refresh(node);
+    if (node.longerVideoFresh && window.LiteGraph?.vueNodesMode) fitVueTitle(node);
+  }
+}
+
+// Fresh nodes: wide enough for their title (the canvas design truncates titles closer than two
+// title heights to the edges) and for the read-out on one line.
+function fitWidth(node) {
+  const titleHeight = window.LiteGraph?.NODE_TITLE_HEIGHT ?? 30;
+  const title = textWidth(node.title ?? "", node.titleFontStyle ?? "14px sans-serif") + 2 * titleHeight + 8;
+  const readout = textWidth(displayText(node.longerVideoReadout()), FONT) + 2 * MARGIN + 8;
+  const width = Math.ceil(Math.max(node.size[0], Math.min(Math.max(title, readout), MAX_FRESH_WIDTH)));
+  node.setSize?.([width, Math.max(node.size[1], node.computeSize?.()[1] ?? 0)]);
 }
 
 app.registerExtension({
   name: "LongerVideo.Readouts",
   nodeCreated(node) {
     const compute = READOUTS[node.comfyClass];
-    if (!compute) return;
+    if (!compute || !node.addDOMWidget) return;
     node.longerVideoReadout = () => compute(node);
-    const drawOriginal = node.onDrawForeground;
-    node.onDrawForeground = function (ctx) {
-      drawOriginal?.apply(this, arguments);
-      if (this.flags?.collapsed) return;
-      const readout = compute(this);
-      const text = (readout.ok ? "" : "\u26a0 ") + readout.text;
-      ctx.save();
-      ctx.font = fittingFont(ctx, text, this.size[0] - 20);
-      ctx.fillStyle = readout.ok ? "#9c9" : "#f66";
-      ctx.fillText(text, 10, readoutY(this));
-      ctx.restore();
+    const element = makeElement();
+    const widget = node.addDOMWidget(WIDGET_NAME, WIDGET_NAME, element, {
+      serialize: false,
+      hideOnZoom: false,
+      getValue: () => element.textContent,
+      setValue: () => {},
+      margin: MARGIN,
+      getMinHeight: () => (widget.longerVideoLines ?? 1) * LINE_HEIGHT + 2 * MARGIN,
+      getMaxHeight: () => (widget.longerVideoLines ?? 1) * LINE_HEIGHT + 2 * MARGIN,
+      onDraw: () => refresh(node),
+    });
+    widget.serialize = false;  // no entry in widgets_values: saved workflows keep their layout
+    refresh(node);
+    fitWidth(node);
+    node.longerVideoFresh = true;
+    const configure = node.onConfigure;
+    node.onConfigure = function () {
+      this.longerVideoFresh = false;  // loaded from a workflow: keep its size
+      return configure?.apply(this, arguments);
     };
-    const computeSize = node.computeSize;
-    node.computeSize = function () {
-      const size = computeSize ? computeSize.apply(this, arguments) : [this.size[0], this.size[1]];
-      return [size[0], size[1] + 20];  // room for the read-out line
-    };
-    node.setSize?.(node.computeSize());
+  },
+  setup() {
+    // The Vue node design does not draw nodes on the canvas (no onDraw): refresh on a timer too.
+    setInterval(refreshAll, 300);
   },
 });

@@ -46,6 +46,42 @@ export function windowReadout(frames, windowFrames, strideFrames) {
   return { ok: true, text: `${frames} frames -> ${windowCount(frames, windowFrames, strideFrames)} windows` };
 }
 
+// Keyframe Sampler: what one model call samples (memory follows it). K keyframes, k frames_between:
+// segment mode samples the K-1 gaps as clips of k+1 frames, segmentsPerBatch gaps per call.
+export function samplerReadout(mode, keyframes, framesBetween, segmentsPerBatch) {
+  if (mode !== "segment" && mode !== "whole") return { ok: false, text: `mode must be segment or whole` };
+  if (!(segmentsPerBatch >= 1)) return { ok: false, text: "segments_per_batch must be >= 1" };
+  if (Number.isNaN(framesBetween)) {  // no Keyframe Conditioning connected yet
+    return { ok: true, text: mode === "whole" ? "whole: every frame in one call" : `segment: gap clips, ${segmentsPerBatch} per call` };
+  }
+  const stage = keyframeReadout(keyframes, framesBetween);
+  if (!stage.ok) return stage;
+  const clip = framesBetween + 1;
+  if (mode === "whole") {
+    return stage.frames == null
+      ? { ok: true, text: "whole: every frame in one call" }
+      : { ok: true, callFrames: stage.frames, text: `whole: ${stage.frames} frames in one call` };
+  }
+  if (stage.frames == null) {
+    return { ok: true, callFrames: clip, text: `segment: gaps of ${clip} frames, ${segmentsPerBatch} per call` };
+  }
+  const gaps = keyframes - 1;
+  const perCall = Math.min(segmentsPerBatch, gaps);
+  return {
+    ok: true, callFrames: clip, text: `${gaps} gaps of ${clip} frames, ${perCall} per call (${perCall * clip} frames)`,
+  };
+}
+
+// FreeNoise reschedules noise for the windows the windowed attention uses: the two must agree.
+export function windowAgreement(own, other, otherName) {
+  if (!other) return null;
+  if (own.window === other.window && own.stride === other.stride) return null;
+  return {
+    ok: false,
+    text: `window/stride ${own.window}/${own.stride} differ from ${otherName}'s ${other.window}/${other.stride}`,
+  };
+}
+
 export function positionReadout(frames, trainedFrames, mode) {
   if (frames == null) return { ok: true, text: `scale = frames / ${trainedFrames} past ${trainedFrames} frames` };
   const scale = positionScale(frames, trainedFrames);

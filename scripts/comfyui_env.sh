@@ -12,7 +12,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 comfy="$(cd "$1" && pwd)"
 cache="${LONGER_VIDEO_VENV_CACHE:-$HOME/.cache/longer-video/venvs}"
 torch_pins="torch==2.14.1 torchvision==0.29.1"
-extra="requests pytest==9.2.0"
+extra="requests pytest==9.2.0 comfy-api-simplified==1.6.0"
 # ComfyUI's requirements minus the torch family (pinned above) and torchaudio (audio nodes only).
 reqs="$(grep -vE '^\s*(#|$)' "$comfy/requirements.txt" | grep -vE '^(torch|torchvision|torchaudio)\s*$')"
 key="$(printf '%s\n%s\n%s\n%s\n' "$torch_pins" "$extra" "$reqs" "$(python3 --version)" | sha256sum | cut -c1-12)"

@@ -15,6 +15,7 @@ TINY_SIZE = 64
 SIZED_NODES = ("SVD_img2vid_Conditioning", "LongerVideoKeyframeConditioning")
 SAMPLER_NODES = ("KSampler", "LongerVideoKeyframeSampler")
 MODEL_PATCH_NODES = ("LongerVideoTemporalPositions", "LongerVideoWindowedAttention", "LongerVideoFreeNoise")
+SERVER_NODES: set[str] = set()  # node types the last started server offers (start_server fills it)
 
 
 def api_twin(name: str) -> dict:
@@ -32,6 +33,24 @@ def tiny(prompt: dict, steps: int = 2) -> dict:
             node["inputs"].update(width=TINY_SIZE, height=TINY_SIZE)
         if node["class_type"] in SAMPLER_NODES:
             node["inputs"]["steps"] = steps
+    if SERVER_NODES and "BatchImagesNode" not in SERVER_NODES:
+        prompt = with_image_batch_chain(prompt)
+    return prompt
+
+
+def with_image_batch_chain(prompt: dict) -> dict:
+    """ComfyUI 0.3.64 has no BatchImagesNode (0.8's Batch Images, which the own-keyframes example
+    uses): the same batch as a chain of the older two-input ImageBatch, under the same node id."""
+    next_id = max(int(k) for k in prompt) + 1
+    for node_id, node in list(prompt.items()):
+        if node["class_type"] != "BatchImagesNode":
+            continue
+        images = [link for _, link in sorted(node["inputs"].items(), key=lambda kv: int(kv[0].rsplit("image", 1)[1]))]
+        batch = images[0]
+        for image in images[1:-1]:
+            prompt[str(next_id)] = {"class_type": "ImageBatch", "inputs": {"image1": batch, "image2": image}}
+            batch, next_id = [str(next_id), 0], next_id + 1
+        prompt[node_id] = {"class_type": "ImageBatch", "inputs": {"image1": batch, "image2": images[-1]}}
     return prompt
 
 
@@ -67,7 +86,10 @@ def write_init_image(path: Path, quarter_turns: int = 0):
 def start_server(comfyui_dir, base: Path, checkpoint: Path) -> ComfyServer:
     server = ComfyServer(comfyui_dir, base, ROOT, {CKPT: checkpoint})
     write_init_image(base / "input" / "example.png")
-    return server.start()
+    server.start()
+    SERVER_NODES.clear()
+    SERVER_NODES.update(server.get("/object_info"))
+    return server
 
 
 def count_video_frames(server: ComfyServer, item: dict) -> int:

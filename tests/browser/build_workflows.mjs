@@ -1,0 +1,115 @@
+// Writes the shipped example workflows from tests/browser/workflow_specs.mjs, through the frontend
+// ComfyUI ships: its node sizes (image previews loaded), its serialization (the UI file), its own
+// Export (API) conversion app.graphToPrompt() (the API twin in tests/workflows/) and a thumbnail.
+// Run it through tests/browser/build_workflows.py, which starts a server with the input images.
+//   node tests/browser/build_workflows.mjs <server url> <repository root>
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { closeDialogs, launch, openComfy } from "./comfy_page.mjs";
+import { WORKFLOWS } from "./workflow_specs.mjs";
+
+const [server, root] = process.argv.slice(2);
+const LAYOUT = { gapX: 50, gapY: 80, pad: 24, groupTitle: 44, groupGap: 70, noteWidth: 430, minWidth: 300 };
+
+// Runs in the page: builds the graph of one spec and returns the UI workflow and the API prompt.
+async function buildInPage([spec, layout]) {
+  const { app, LiteGraph } = window;
+  const graph = app.graph;
+  graph.clear();
+  const nodes = {};
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  for (const [id, s] of Object.entries(spec.nodes)) {
+    const node = LiteGraph.createNode(s.type);
+    if (!node) throw new Error(`node type ${s.type} is not known to this server`);
+    node.id = Number(id);
+    graph.add(node);
+    node.title = s.title;
+    for (const [name, value] of Object.entries(s.widgets ?? {})) {
+      const widget = node.widgets?.find((w) => w.name === name);
+      if (!widget) throw new Error(`${s.type} has no widget ${name}`);
+      widget.value = value;
+      if (name === "image") widget.callback?.(value);  // loads the preview, as picking a file does
+    }
+    nodes[id] = node;
+  }
+  for (const [id, s] of Object.entries(spec.nodes)) {
+    for (const [input, [source, slot]] of Object.entries(s.inputs ?? {})) {
+      const target = nodes[id];
+      const index = target.inputs.findIndex((i) => i.name === input);
+      if (index < 0) throw new Error(`${s.type} has no input ${input}`);
+      if (!nodes[source].connect(slot, target, index)) throw new Error(`could not link ${source}:${slot} -> ${id}.${input}`);
+      await pause(50);  // inputs that grow (BatchImagesNode) add their next slot
+    }
+  }
+  const note = LiteGraph.createNode("MarkdownNote");
+  note.id = 100;
+  graph.add(note);
+  note.title = "Read me";
+  note.widgets[0].value = spec.note;
+  await pause(2000);  // image previews, read-outs
+
+  const titleHeight = LiteGraph.NODE_TITLE_HEIGHT;
+  note.pos = [0, layout.groupTitle + titleHeight];
+  note.setSize([layout.noteWidth, 340]);
+  let x = layout.noteWidth + layout.groupGap;
+  for (const groupSpec of spec.groups) {
+    let columnX = x + layout.pad;
+    let bottom = 0;
+    for (const column of groupSpec.columns) {
+      const members = column.map((id) => nodes[id]);
+      const width = Math.ceil(Math.max(layout.minWidth, ...members.map((n) => Math.max(n.size[0], n.computeSize()[0]))));
+      let y = layout.groupTitle + layout.pad + titleHeight;
+      for (const node of members) {
+        node.pos = [columnX, y];
+        node.setSize([width, Math.ceil(Math.max(node.size[1], node.computeSize()[1]))]);
+        y += node.size[1] + layout.gapY + titleHeight;
+      }
+      bottom = Math.max(bottom, y - layout.gapY - titleHeight);
+      columnX += width + layout.gapX;
+    }
+    const group = new LiteGraph.LGraphGroup(groupSpec.title);
+    group.pos = [x, 0];
+    group.size = [columnX - layout.gapX + layout.pad - x, bottom + layout.pad];
+    graph.add(group);
+    x = columnX - layout.gapX + layout.pad + layout.groupGap;
+  }
+  graph.setDirtyCanvas(true, true);
+  await pause(500);
+  const { workflow, output } = await app.graphToPrompt();
+  return { workflow, output };
+}
+
+const browser = await launch();
+const errors = [];
+try {
+  const page = await openComfy(browser, server, "canvas", errors);
+  for (const spec of WORKFLOWS) {
+    const { workflow, output } = await page.evaluate(buildInPage, [spec, LAYOUT]);
+    delete workflow.extra.ds;  // the frontend fits a template without a stored view to the window
+    writeFileSync(join(root, "example_workflows", `${spec.file}.json`), `${JSON.stringify(workflow, null, 1)}\n`);
+    writeFileSync(join(root, "tests", "workflows", `${spec.twin}.api.json`), `${JSON.stringify(output, null, 1)}\n`);
+    const thumbnail = await browser.newPage({ viewport: { width: 512, height: 512 } });
+    await thumbnail.setContent(thumbnailHtml(spec.thumbnail));
+    await thumbnail.screenshot({ path: join(root, "example_workflows", `${spec.file}.jpg`), type: "jpeg", quality: 88 });
+    await thumbnail.close();
+    console.log(`wrote ${spec.file}`);
+  }
+  await closeDialogs(page);
+} finally {
+  await browser.close();
+}
+if (errors.length) {
+  console.error(errors.join("\n"));
+  process.exit(1);
+}
+
+// A card-sized diagram: the frame count large, then what makes it, over a strip of frames.
+function thumbnailHtml([headline, ...lines]) {
+  const frames = Array.from({ length: 9 }, (_, i) => `<div style="flex:1;background:hsl(${200 + i * 8},55%,${38 + i * 3}%)"></div>`).join("");
+  return `<body style="margin:0;width:512px;height:512px;background:#1d2430;color:#f4f4f4;font-family:sans-serif;
+    display:flex;flex-direction:column;justify-content:center;align-items:center;gap:14px">
+    <div style="font-size:92px;font-weight:700;line-height:1">${headline}</div>
+    ${lines.map((l) => `<div style="font-size:46px;line-height:1.1">${l}</div>`).join("")}
+    <div style="display:flex;gap:6px;width:440px;height:56px;margin-top:18px">${frames}</div></body>`;
+}
+

@@ -1,0 +1,167 @@
+// The shipped example workflows, written as specs: nodes (type, stage title, widgets by name,
+// links by input name), titled stage groups laid out left to right, and one note each.
+// tests/browser/build_workflows.mjs turns them into example_workflows/<file>.json in the frontend
+// ComfyUI ships (its node sizes, its serialization) and the API twins with app.graphToPrompt().
+// Node ids are stable: the server tests and the README address nodes by them.
+
+const CHECKPOINT = "svd_xt.safetensors";
+const SAMPLER = { seed: 42, control_after_generate: "fixed", steps: 20, sampler_name: "euler", scheduler: "karras" };
+const KEYFRAME_CONDITIONING = {
+  width: 1024, height: 576, motion_bucket_id: 127, augmentation_level: 0, hint: "hold", pin_keyframes: true, pin_release: 1,
+};
+const CHUNKS = { chunk_frames: 16, overlap_frames: 4, crossfade_frames: 4 };
+const POSITIONS = { mode: "yarn", trained_frames: 25, yarn_alpha: 0.5, yarn_beta: 2 };
+
+const loader = { type: "ImageOnlyCheckpointLoader", title: "Load SVD-XT", widgets: { ckpt_name: CHECKPOINT } };
+const output = (fps, prefix, sampler) => ({
+  7: { type: "LongerVideoChunkedDecode", title: "Chunked decode", widgets: CHUNKS, inputs: { vae: [1, 2], samples: [sampler, 0] } },
+  8: { type: "CreateVideo", title: `Video at ${fps} fps`, widgets: { fps }, inputs: { images: [7, 0] } },
+  9: { type: "SaveVideo", title: "Save Video", widgets: { filename_prefix: prefix, format: "auto", codec: "auto" }, inputs: { video: [8, 0] } },
+  10: { type: "PreviewImage", title: "Frames", inputs: { images: [7, 0] } },
+});
+const OUTPUT_GROUP = { title: "Decode and save", columns: [[7, 10], [8, 9]] };
+
+export const WORKFLOWS = [
+  {
+    twin: "svd_longer_video_positions_chunked_decode",
+    file: "50 frames - YaRN positions",
+    thumbnail: ["50 frames", "1 image", "YaRN positions", "chunked decode"],
+    note: `## 50 frames from one image
+SVD-XT at twice its 25 trained frames: **YaRN temporal positions** keep the frame positions in
+the range it was trained on; **chunked decode** decodes 16 frames per call.
+
+- **Checkpoint:** \`svd_xt.safetensors\` in \`models/checkpoints\`. For SVD (14 frames) set
+  *trained_frames* to 14.
+- **Change:** the image in *Init image*, *video_frames* in *Video: 50 frames*, *seed* in *Sampler*.
+- **Cost:** 20 steps over all 50 frames at once; about 12 GB at 1024x576 (README, VRAM tips).`,
+    nodes: {
+      1: loader,
+      2: { type: "LoadImage", title: "Init image", widgets: { image: "example.png" } },
+      3: { type: "SVD_img2vid_Conditioning", title: "Video: 50 frames",
+           widgets: { width: 1024, height: 576, video_frames: 50, motion_bucket_id: 127, fps: 6, augmentation_level: 0 },
+           inputs: { clip_vision: [1, 1], init_image: [2, 0], vae: [1, 2] } },
+      4: { type: "VideoLinearCFGGuidance", title: "CFG ramp from frame 0", widgets: { min_cfg: 1 }, inputs: { model: [1, 0] } },
+      5: { type: "LongerVideoTemporalPositions", title: "YaRN positions", widgets: POSITIONS, inputs: { model: [4, 0] } },
+      6: { type: "KSampler", title: "Sampler", widgets: { ...SAMPLER, cfg: 2.5, denoise: 1 },
+           inputs: { model: [5, 0], positive: [3, 0], negative: [3, 1], latent_image: [3, 2] } },
+      ...output(6, "video/longer_video", 6),
+    },
+    groups: [
+      { title: "Model and image", columns: [[1, 2]] },
+      { title: "Sample 50 frames", columns: [[3], [4, 5], [6]] },
+      OUTPUT_GROUP,
+    ],
+  },
+  {
+    twin: "svd_longer_video_65_frames_freenoise",
+    file: "65 frames - FreeNoise windows",
+    thumbnail: ["65 frames", "1 image", "FreeNoise windows", "of 25 frames"],
+    note: `## 65 frames from one image
+SVD-XT at 2.6x its trained length. **Windowed attention** runs the temporal layers on windows of
+25 frames (stride 4) and fuses them; **FreeNoise** starts later windows from shuffled noise of the
+first, so they agree; **YaRN positions** and **chunked decode** as in the 50-frame example.
+
+- **Checkpoint:** \`svd_xt.safetensors\` in \`models/checkpoints\`.
+- **Change:** the image in *Init image*, *video_frames* in *Video: 65 frames*, *seed* in *Sampler*.
+  Keep *window / stride* equal in both window nodes (the read-outs warn).
+- **Cost:** each temporal layer runs 11 windows; about 24 GB at 1024x576 (README, VRAM tips).`,
+    nodes: {
+      1: loader,
+      2: { type: "LoadImage", title: "Init image", widgets: { image: "example.png" } },
+      3: { type: "SVD_img2vid_Conditioning", title: "Video: 65 frames",
+           widgets: { width: 1024, height: 576, video_frames: 65, motion_bucket_id: 127, fps: 6, augmentation_level: 0 },
+           inputs: { clip_vision: [1, 1], init_image: [2, 0], vae: [1, 2] } },
+      4: { type: "VideoLinearCFGGuidance", title: "CFG ramp from frame 0", widgets: { min_cfg: 1 }, inputs: { model: [1, 0] } },
+      5: { type: "LongerVideoTemporalPositions", title: "YaRN positions", widgets: POSITIONS, inputs: { model: [4, 0] } },
+      11: { type: "LongerVideoWindowedAttention", title: "Windowed attention",
+            widgets: { window_frames: 25, stride_frames: 4, fusion: "pyramid", mode: "block" }, inputs: { model: [5, 0] } },
+      12: { type: "LongerVideoFreeNoise", title: "FreeNoise", widgets: { window_frames: 25, stride_frames: 4, mode: "shuffle" },
+            inputs: { model: [11, 0] } },
+      6: { type: "KSampler", title: "Sampler", widgets: { ...SAMPLER, cfg: 2.5, denoise: 1 },
+           inputs: { model: [12, 0], positive: [3, 0], negative: [3, 1], latent_image: [3, 2] } },
+      ...output(6, "video/longer_video_65", 6),
+    },
+    groups: [
+      { title: "Model and image", columns: [[1, 2]] },
+      { title: "Sample 65 frames", columns: [[3, 4], [5, 11, 12], [6]] },
+      OUTPUT_GROUP,
+    ],
+  },
+  {
+    twin: "svd_longer_video_keyframes_5_17_65",
+    file: "65 frames - keyframes 5, 17, 65",
+    thumbnail: ["65 frames", "5 keyframes", "then 17", "then 65"],
+    note: `## 65 frames in three stages
+**Stage 1:** stock SVD-XT makes 5 keyframes from the image. **Stage 2:** Keyframe Conditioning
+fills 3 frames between each pair (17 frames), **stage 3** again (65 frames), every stage passing
+exactly through the frames before it. Keyframe stages sample at a constant cfg 2 without the CFG
+ramp: their keyframes are pinned, so a ramp from frame 0 has nothing to protect.
+
+- **Checkpoint:** \`svd_xt.safetensors\` in \`models/checkpoints\`.
+- **Change:** the image in *Init image*; *video_frames* in *Stage 1* (K keyframes make
+  (K-1)x16+1 frames); the *seed* of each sampler.
+- **Cost:** stage 3 samples one 5-frame gap at a time: memory stays that of 5 frames.`,
+    nodes: {
+      1: loader,
+      2: { type: "LoadImage", title: "Init image", widgets: { image: "example.png" } },
+      3: { type: "SVD_img2vid_Conditioning", title: "Stage 1: 5 keyframes",
+           widgets: { width: 1024, height: 576, video_frames: 5, motion_bucket_id: 127, fps: 6, augmentation_level: 0 },
+           inputs: { clip_vision: [1, 1], init_image: [2, 0], vae: [1, 2] } },
+      4: { type: "VideoLinearCFGGuidance", title: "Stage 1 CFG ramp", widgets: { min_cfg: 1 }, inputs: { model: [1, 0] } },
+      6: { type: "KSampler", title: "Stage 1 sampler", widgets: { ...SAMPLER, cfg: 2.5, denoise: 1 },
+           inputs: { model: [4, 0], positive: [3, 0], negative: [3, 1], latent_image: [3, 2] } },
+      13: { type: "LongerVideoKeyframeConditioning", title: "Stage 2: 5 to 17 frames",
+            widgets: { frames_between: 4, ...KEYFRAME_CONDITIONING, fps: 12 },
+            inputs: { clip_vision: [1, 1], vae: [1, 2], keyframe_latents: [6, 0], clip_images: [2, 0] } },
+      14: { type: "KSampler", title: "Stage 2 sampler", widgets: { ...SAMPLER, cfg: 2, denoise: 1 },
+            inputs: { model: [1, 0], positive: [13, 0], negative: [13, 1], latent_image: [13, 2] } },
+      15: { type: "LongerVideoKeyframeConditioning", title: "Stage 3: 17 to 65 frames",
+            widgets: { frames_between: 4, ...KEYFRAME_CONDITIONING, fps: 24 },
+            inputs: { clip_vision: [1, 1], vae: [1, 2], keyframe_latents: [14, 0], clip_images: [2, 0] } },
+      16: { type: "LongerVideoKeyframeSampler", title: "Stage 3 sampler", widgets: { ...SAMPLER, cfg: 2, mode: "segment", segments_per_batch: 1 },
+            inputs: { model: [1, 0], positive: [15, 0], negative: [15, 1], latent_image: [15, 2] } },
+      ...output(24, "video/longer_video_keyframes_65", 16),
+    },
+    groups: [
+      { title: "Model and image", columns: [[1, 2]] },
+      { title: "Stage 1: 5 keyframes", columns: [[3, 4, 6]] },
+      { title: "Stage 2: 17 frames", columns: [[13, 14]] },
+      { title: "Stage 3: 65 frames", columns: [[15, 16]] },
+      OUTPUT_GROUP,
+    ],
+  },
+  {
+    twin: "svd_longer_video_own_keyframes",
+    file: "25 frames - your 3 keyframes",
+    thumbnail: ["25 frames", "through your", "3 keyframes"],
+    note: `## 25 frames through your own keyframes
+Three images of one size become frames 0, 12 and 24; SVD-XT fills the 11 frames between each pair.
+Each gap is sampled as its own 13-frame clip, pinned exactly to your images at both ends, at a
+constant cfg 2 (no CFG ramp: the pinned keyframes need none).
+
+- **Checkpoint:** \`svd_xt.safetensors\` in \`models/checkpoints\`.
+- **Change:** the images in *Keyframe 1..3* (connect more to *Batch keyframes* for more);
+  *frames_between* in *Keyframes: 3 to 25*; the *seed* in *Sampler*.
+- **Cost:** memory of one 13-frame clip at a time; time grows with the number of gaps.`,
+    nodes: {
+      1: loader,
+      2: { type: "LoadImage", title: "Keyframe 1", widgets: { image: "keyframe_1.png" } },
+      21: { type: "LoadImage", title: "Keyframe 2", widgets: { image: "keyframe_2.png" } },
+      22: { type: "LoadImage", title: "Keyframe 3", widgets: { image: "keyframe_3.png" } },
+      23: { type: "BatchImagesNode", title: "Batch keyframes",
+            inputs: { "images.image0": [2, 0], "images.image1": [21, 0], "images.image2": [22, 0] } },
+      13: { type: "LongerVideoKeyframeConditioning", title: "Keyframes: 3 to 25",
+            widgets: { frames_between: 12, ...KEYFRAME_CONDITIONING, fps: 6 },
+            inputs: { clip_vision: [1, 1], vae: [1, 2], keyframes: [23, 0] } },
+      16: { type: "LongerVideoKeyframeSampler", title: "Sampler", widgets: { ...SAMPLER, cfg: 2, mode: "segment", segments_per_batch: 1 },
+            inputs: { model: [1, 0], positive: [13, 0], negative: [13, 1], latent_image: [13, 2] } },
+      ...output(6, "video/longer_video_own_keyframes", 16),
+    },
+    groups: [
+      { title: "Model", columns: [[1]] },
+      { title: "Your keyframes", columns: [[2, 21, 22], [23]] },
+      { title: "Sample 25 frames", columns: [[13], [16]] },
+      OUTPUT_GROUP,
+    ],
+  },
+];

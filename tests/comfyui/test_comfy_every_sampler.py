@@ -5,10 +5,8 @@ frames slightly off; ancestral and SDE samplers draw step noise for a whole batc
 """
 import comfy.samplers
 import pytest
-import torch
 from comfy_models import build_svd_model, model_patcher
-from comfy_sampling import clip_embeds, conditioning, keyframe_latents, ksample, run_sampler_node
-from comfy_sampling import CONFIG
+from comfy_sampling import CONFIG, clip_embeds, conditioning, keyframe_latents, ksample, run_sampler_node
 
 from longer_video.nodes.comfy_patches.freenoise import apply_freenoise
 from longer_video.nodes.techniques.freenoise import FreeNoiseSettings

@@ -64,7 +64,8 @@ def model_chain(prompt: dict, row: str) -> list:
     return model
 
 
-def clip_prompt(ckpt: str, latent_file: str, spec, seed: int, frames: int, row: str, prefix: str) -> dict:
+def clip_prompt(ckpt: str, latent_file: str, spec, seed: int, frames: int, row: str, prefix: str,
+                steps: int = STEPS) -> dict:
     size = toy_motion.SIZE * 8
     prompt = {
         "1": {"class_type": "ImageOnlyCheckpointLoader", "inputs": {"ckpt_name": ckpt}},
@@ -77,7 +78,7 @@ def clip_prompt(ckpt: str, latent_file: str, spec, seed: int, frames: int, row: 
                          "hint": "first", "pin_keyframes": False, "pin_release": 1.0}},
     }
     prompt["6"] = {"class_type": "KSampler",
-                   "inputs": {"model": model_chain(prompt, row), "seed": seed, "steps": STEPS, "cfg": 1.0,
+                   "inputs": {"model": model_chain(prompt, row), "seed": seed, "steps": steps, "cfg": 1.0,
                               "sampler_name": "euler", "scheduler": "karras", "positive": ["4", 0],
                               "negative": ["4", 1], "latent_image": ["4", 2], "denoise": 1.0}}
     prompt["7"] = {"class_type": "SaveLatent", "inputs": {"samples": ["6", 0], "filename_prefix": prefix}}
@@ -104,6 +105,7 @@ def main(argv=None):
     p.add_argument("--clips", type=int, default=4)
     p.add_argument("--frames", type=int, default=32)
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    p.add_argument("--steps", type=int, default=STEPS, help="Euler steps; compare with a diffusers run at the same steps")
     p.add_argument("--weights", type=Path, default=toy_model.WEIGHTS)
     p.add_argument("--out", type=Path, default=HERE.parents[1] / "out" / "quality")
     args = p.parse_args(argv)
@@ -132,7 +134,8 @@ def main(argv=None):
                 for i in chosen:
                     latent_name = f"toy_init_{i}.latent"
                     write_init_latent(server.base / "input" / latent_name, specs[i])
-                    prompt = clip_prompt(ckpt.name, latent_name, specs[i], i, args.frames, row, f"lv_quality/{row}_{i}")
+                    prompt = clip_prompt(ckpt.name, latent_name, specs[i], i, args.frames, row, f"lv_quality/{row}_{i}",
+                                         args.steps)
                     start = time.perf_counter()
                     entry = server.run(prompt, timeout=3600)
                     seconds.append(time.perf_counter() - start)
@@ -147,13 +150,15 @@ def main(argv=None):
                 (args.out / "comfy_results.json").write_text(json.dumps(rows_out, indent=1))
         finally:
             server.stop()
-    print(f"\nComfyUI server, toy SVD, T={args.frames}, clips {chosen}, {STEPS} euler steps, mean ± standard error; "
+    print(f"\nComfyUI server, toy SVD, T={args.frames}, clips {chosen}, {args.steps} euler steps, mean ± standard error; "
           "diffusers columns: the same clips from results.json (paired difference ComfyUI - diffusers):\n")
     print("| technique | trajectory error (px) ComfyUI | diffusers | paired diff | flicker ComfyUI | diffusers | "
           "paired diff | s/clip ComfyUI |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows_out:
         ref = reference.get((r["row"], r["frames"]))
+        if ref and (ref.get("steps") != args.steps or max(r["clips"]) >= ref["clips"]):
+            ref = None  # not the same sampling run: no clip-by-clip comparison
         cells = []
         for column in ("trajectory_error", "flicker"):
             mean, se = metrics.mean_and_standard_error(r["per_clip"][column])

@@ -40,7 +40,22 @@ def summarise(scores) -> dict:
     return out
 
 
-def run_gate(unet, clips: int = GATE_CLIPS, steps: int = toy_pipeline.STEPS, batch: int = 16) -> dict:
+def gate_sheet(samples, specs, path: Path, clips: int = 3) -> None:
+    """Truth above the model for the first clips (white dots: true centres)."""
+    from PIL import Image
+
+    import contact_sheet
+
+    sheets = [contact_sheet.contact_sheet([(f"truth fps {s.fps} mb {s.motion_bucket_id}", toy_motion.render(s, GATE_FRAMES)),
+                                           ("toy", x)], s, GATE_FRAMES) for x, s in zip(samples[:clips], specs[:clips])]
+    out = Image.new("RGB", (sheets[0].width, sum(im.height for im in sheets)), "white")
+    for i, im in enumerate(sheets):
+        out.paste(im, (0, sum(o.height for o in sheets[:i])))
+    out.save(path)
+
+
+def run_gate(unet, clips: int = GATE_CLIPS, steps: int = toy_pipeline.STEPS, batch: int = 16,
+             sheet: Path | None = None) -> dict:
     specs = toy_motion.eval_specs(clips, GATE_SEED)
     pipe = toy_pipeline.build_pipeline(unet)
     start = time.time()
@@ -50,6 +65,8 @@ def run_gate(unet, clips: int = GATE_CLIPS, steps: int = toy_pipeline.STEPS, bat
         noise = toy_pipeline.initial_noise(range(i, i + len(chunk)), GATE_FRAMES)
         samples.extend(toy_pipeline.sample(pipe, chunk, GATE_FRAMES, noise, steps=steps))
     seconds = time.time() - start
+    if sheet:
+        gate_sheet(samples, specs, sheet)
     model = summarise([metrics.score_clip(x, s) for x, s in zip(samples, specs)])
     baseline = summarise([metrics.score_clip(x, s) for x, s in zip(copy_first_frame(specs, GATE_FRAMES), specs)])
     passed = model["trajectory_error"] < 0.5 * baseline["trajectory_error"] and model["detection_rate"] >= 0.95
@@ -63,9 +80,10 @@ def main(argv=None):
     p.add_argument("--clips", type=int, default=GATE_CLIPS)
     p.add_argument("--steps", type=int, default=toy_pipeline.STEPS)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--sheet", type=Path, help="also write a contact sheet (truth / toy) of the first clips")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    result = run_gate(toy_model.load_toy_unet(args.weights), args.clips, args.steps)
+    result = run_gate(toy_model.load_toy_unet(args.weights), args.clips, args.steps, sheet=args.sheet)
     m, b = result["model"], result["copy_first_frame"]
     print(f"gate at T={GATE_FRAMES}, {args.clips} clips: centre error {m['trajectory_error']:.2f} "
           f"+- {m['trajectory_error_se']:.2f} px vs copy-first-frame {b['trajectory_error']:.2f} "

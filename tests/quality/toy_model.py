@@ -49,6 +49,9 @@ def load_toy_unet(path: Path = WEIGHTS, dtype=torch.float32):
     """The shipped toy (fp16 on disk) as an fp32 module in eval mode."""
     from safetensors.torch import load_file
 
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no toy weights at {path}: train them with tests/quality/train_toy.py "
+                                f"(--out DIR, then pass DIR/final.safetensors) and check them with tests/quality/gate.py")
     unet = build_toy_unet()
     unet.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
     return unet.to(dtype).eval()
@@ -58,6 +61,6 @@ def save_toy_unet(unet, path: Path = WEIGHTS, metadata: dict | None = None) -> N
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in unet.state_dict().items()}
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in unet.state_dict().items()}
     save_file(state, str(path), metadata={k: json.dumps(v) if not isinstance(v, str) else v
                                           for k, v in (metadata or {}).items()})

@@ -85,13 +85,16 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="most torch threads; fewer are tried when they are faster")
     p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--time-budget", type=float, default=3540, help="stop (and save) after this many seconds")
+    p.add_argument("--stop-step", type=int, default=None,
+                   help="stop (and save) after this many steps, the schedule still spanning --steps (to redo a run the time budget cut)")
     args = p.parse_args(argv)
 
     threads = ThreadChooser(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    unet = toy_model.build_toy_unet(args.seed).train()
-    ema = toy_model.build_toy_unet(args.seed).eval().requires_grad_(False)
+    unet = toy_model.build_toy_unet(args.seed).to(args.device).train()
+    ema = toy_model.build_toy_unet(args.seed).to(args.device).eval().requires_grad_(False)
     ema.load_state_dict(unet.state_dict())
     params = sum(p.numel() for p in unet.parameters())
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01)
@@ -114,7 +117,9 @@ def main(argv=None):
         clips, concat, ids = toy_motion.training_batch(args.batch, toy_model.TRAINED_FRAMES, data_g)
         sigmas = sample_sigmas(args.batch, noise_g)
         noise = torch.randn(clips.shape, generator=noise_g)
-        loss = edm_v_loss(unet, clips, concat, ids, sigmas, noise, random_context(args.batch, noise_g))
+        context = random_context(args.batch, noise_g)
+        clips, concat, ids, sigmas, noise, context = (t.to(args.device) for t in (clips, concat, ids, sigmas, noise, context))
+        loss = edm_v_loss(unet, clips, concat, ids, sigmas, noise, context)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -132,6 +137,8 @@ def main(argv=None):
                   f"{step / elapsed:.3f} steps/s {elapsed:.0f}s threads {threads.current}", flush=True)
         if step % args.save_every == 0:
             save("latest")
+        if args.stop_step is not None and step >= args.stop_step:
+            break
         if elapsed > args.time_budget:
             print(f"time budget reached at step {step}", flush=True)
             break

@@ -30,7 +30,7 @@ import metrics  # noqa: E402
 import toy_model  # noqa: E402
 import toy_motion  # noqa: E402
 import toy_pipeline  # noqa: E402
-from pack_api import api  # noqa: E402
+from pack_api import lv  # noqa: E402
 
 LENGTHS = (8, 32, 64)
 SEEDS = 16
@@ -53,17 +53,16 @@ COLUMNS = ("trajectory_error", "detection_rate", "identity_drift", "flicker")
 
 def apply_technique(pipe, row: str) -> None:
     if row in ("linear", "ntk", "yarn"):
-        api.apply_temporal_positions(pipe, mode=row, trained_frames=toy_model.TRAINED_FRAMES)
+        lv.apply_temporal_positions(pipe, lv.PositionSettings(mode=row, trained_frames=toy_model.TRAINED_FRAMES))
     elif row.startswith(("block", "banded")):
-        api.apply_windowed_attention(pipe, window_frames=WINDOW, stride_frames=STRIDE, fusion="pyramid",
-                                     mode=row.split("+")[0])
+        lv.apply_windowed_attention(pipe, lv.WindowSettings(WINDOW, STRIDE, "pyramid", row.split("+")[0]))
 
 
-def initial_noise(row: str, seeds, frames: int) -> torch.Tensor:
+def initial_noise(pipe, row: str, seeds, frames: int) -> torch.Tensor:
     if row.endswith("+freenoise"):
-        size = toy_motion.SIZE * 8  # freenoise_latents takes pixel sizes of SVD's 8x VAE
-        return torch.cat([api.freenoise_latents(1, frames, size, size, window_frames=WINDOW, stride_frames=STRIDE,
-                                                seed=s) for s in seeds])
+        size = toy_motion.SIZE * toy_pipeline.PIXELS_PER_LATENT
+        settings = lv.FreeNoiseSettings(WINDOW, STRIDE, "shuffle")
+        return torch.cat([lv.freenoise_latents(pipe, frames, size, size, settings, seed=s) for s in seeds])
     return toy_pipeline.initial_noise(seeds, frames)
 
 
@@ -79,7 +78,7 @@ def generate(row: str, frames: int, specs, seeds, weights: Path, steps: int) -> 
         return torch.stack([keyframe_rows.keyframe_hierarchy(pipe, spec, seed, frames, row.endswith("oracle"), steps)
                             for spec, seed in zip(specs, seeds)])
     apply_technique(pipe, row)
-    return toy_pipeline.sample(pipe, specs, frames, initial_noise(row, seeds, frames), steps)
+    return toy_pipeline.sample(pipe, specs, frames, initial_noise(pipe, row, seeds, frames), steps)
 
 
 def measure_cell(row: str, frames: int, seeds: int, weights: Path, out: Path, steps: int) -> dict:

@@ -1,4 +1,4 @@
-"""The keyframe hierarchy on the toy, through the pack's diffusers `generate_between_keyframes`.
+"""The keyframe hierarchy on the toy, through the pack's diffusers `interpolate_keyframes`.
 
 Stage 1 samples K = 8 (the trained length) keyframes k frames apart: for the toy that is the same
 clip at k times the speed, i.e. fps * k (SVD users pick a lower fps / stronger motion for keyframes
@@ -21,7 +21,7 @@ from PIL import Image
 import toy_model
 import toy_motion
 import toy_pipeline
-from pack_api import api
+from pack_api import lv
 
 
 def spacing(frames: int, keyframes: int = toy_model.TRAINED_FRAMES) -> int:
@@ -53,8 +53,9 @@ def keyframe_hierarchy(pipe, spec, seed: int, frames: int, oracle: bool = False,
     images = [Image.new("RGB", (size, size), (128, 128, 128))] * count
     with toy_pipeline.toy_conditioning(pipe, concat, toy_pipeline.eval_context([spec]), time_ids), \
             latent_encoder(pipe, keys / toy_motion.SCALING_FACTOR):
-        out = api.generate_between_keyframes(
-            pipe, images, frames_between=k, hint="first", pin_keyframes=True, height=size, width=size,
-            num_inference_steps=steps, noise_aug_strength=0.0, generator=torch.Generator().manual_seed(seed),
-            output_type="latent", min_guidance_scale=1.0, max_guidance_scale=1.0, decode_chunk_size=total)
+        out = lv.interpolate_keyframes(
+            pipe, images, lv.KeyframeSettings(frames_between=k, hint="first", pin_keyframes=True),
+            size=lv.FrameSize(size, size), num_inference_steps=steps, noise_aug_strength=0.0,
+            generator=torch.Generator().manual_seed(seed), output_type="latent", min_guidance_scale=1.0,
+            max_guidance_scale=1.0, decode_chunk_size=total)
     return out.frames[0, :frames]

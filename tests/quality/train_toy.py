@@ -1,0 +1,151 @@
+"""Train the toy SVD on toy_motion clips with SVD's EDM v-prediction parameterisation.
+
+The parameterisation is exactly what diffusers' EulerDiscreteScheduler (v_prediction, continuous
+timesteps) and ComfyUI's V_PREDICTION_EDM use to sample SVD (sigma_data = 1):
+    input = cat(x / sqrt(sigma^2 + 1), concat latent), timestep = log(sigma) / 4,
+    denoised = x / (sigma^2 + 1) - F * sigma / sqrt(sigma^2 + 1),
+so the loss on F is EDM's weighting of the denoised error. Sigmas: log-normal (P_mean -0.4,
+P_std 1.4, below SVD's 0.7 since the clips are ~0.5 std) plus 20 % log-uniform up to SVD's
+sigma_max 700, because sampling starts there. The CLIP context is random (any scale, or zero) so
+the toy learns to ignore it: ComfyUI feeds it a random CLIP tower's embedding.
+Checkpoints (EMA weights, fp16 safetensors) go to --out every --save-every steps.
+
+    python tests/quality/train_toy.py --out /tmp/toyrun --steps 2400    # ~55 min on 2 CPU cores
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import toy_model  # noqa: E402
+import toy_motion  # noqa: E402
+
+P_MEAN, P_STD, HIGH_SIGMA_FRACTION, SIGMA_MAX = -0.4, 1.4, 0.2, 700.0
+
+
+def sample_sigmas(batch: int, g: torch.Generator) -> torch.Tensor:
+    lognormal = torch.exp(P_MEAN + P_STD * torch.randn(batch, generator=g))
+    high = torch.exp(math.log(5.0) + (math.log(SIGMA_MAX) - math.log(5.0)) * torch.rand(batch, generator=g))
+    return torch.where(torch.rand(batch, generator=g) < HIGH_SIGMA_FRACTION, high, lognormal)
+
+
+def random_context(batch: int, g: torch.Generator) -> torch.Tensor:
+    scale = 10 ** (-1 + 2.5 * torch.rand(batch, 1, 1, generator=g))
+    scale = torch.where(torch.rand(batch, 1, 1, generator=g) < 0.1, torch.zeros_like(scale), scale)
+    return torch.randn(batch, 1, toy_model.CONTEXT_DIM, generator=g) * scale
+
+
+def edm_v_loss(unet, clips, concat, ids, sigmas, noise, context) -> torch.Tensor:
+    frames = clips.shape[1]
+    s = sigmas[:, None, None, None, None]
+    noisy = clips + s * noise
+    c_in, c_skip, c_out = 1 / torch.sqrt(s**2 + 1), 1 / (s**2 + 1), -s / torch.sqrt(s**2 + 1)
+    model_input = torch.cat([noisy * c_in, concat[:, None].expand(-1, frames, -1, -1, -1)], dim=2)
+    prediction = unet(model_input, 0.25 * torch.log(sigmas), context, ids).sample
+    target = (clips - c_skip * noisy) / c_out
+    return (prediction - target).pow(2).mean()
+
+
+class ThreadChooser:
+    """On shared cores, 2 threads can be slower than 1 (each op waits for the slower thread):
+    every 100 steps try each thread count for 8 steps and keep the faster. Results do not depend on it."""
+
+    def __init__(self, most: int):
+        self.options, self.current, self.times = list(range(1, most + 1)), most, {}
+        torch.set_num_threads(most)
+
+    def before(self, step: int) -> None:
+        phase = step % 100
+        if phase < 8 * len(self.options):
+            self.current = self.options[phase // 8]
+        elif phase == 8 * len(self.options):
+            self.current = min(self.times, key=self.times.get)
+        torch.set_num_threads(self.current)
+
+    def after(self, seconds: float) -> None:
+        previous = self.times.get(self.current, seconds)
+        self.times[self.current] = 0.7 * previous + 0.3 * seconds
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--steps", type=int, default=2400)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--ema", type=float, default=0.995)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="most torch threads; fewer are tried when they are faster")
+    p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--time-budget", type=float, default=3540, help="stop (and save) after this many seconds")
+    p.add_argument("--stop-step", type=int, default=None,
+                   help="stop (and save) after this many steps, the schedule still spanning --steps (to redo a run the time budget cut)")
+    args = p.parse_args(argv)
+
+    threads = ThreadChooser(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    unet = toy_model.build_toy_unet(args.seed).to(args.device).train()
+    ema = toy_model.build_toy_unet(args.seed).to(args.device).eval().requires_grad_(False)
+    ema.load_state_dict(unet.state_dict())
+    params = sum(p.numel() for p in unet.parameters())
+    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / args.warmup) * 0.5 * (
+        1 + math.cos(math.pi * min(step, args.steps) / args.steps)))
+    data_g = torch.Generator().manual_seed(args.seed + 1)
+    noise_g = torch.Generator().manual_seed(args.seed + 2)
+    start, running, step = time.time(), None, 0
+
+    def save(tag: str):
+        meta = {"step": step, "seconds": round(time.time() - start, 1), "params": params, "batch": args.batch,
+                "frames": toy_model.TRAINED_FRAMES, "seed": args.seed, "lr": args.lr, "loss": running}
+        toy_model.save_toy_unet(ema, args.out / f"{tag}.safetensors", metadata=meta)
+        (args.out / f"{tag}.json").write_text(json.dumps(meta))
+
+    print(json.dumps({"params": params, **{k: str(v) for k, v in vars(args).items()}}), flush=True)
+    while step < args.steps:
+        threads.before(step)
+        step_start = time.time()
+        clips, concat, ids = toy_motion.training_batch(args.batch, toy_model.TRAINED_FRAMES, data_g)
+        sigmas = sample_sigmas(args.batch, noise_g)
+        noise = torch.randn(clips.shape, generator=noise_g)
+        context = random_context(args.batch, noise_g)
+        clips, concat, ids, sigmas, noise, context = (t.to(args.device) for t in (clips, concat, ids, sigmas, noise, context))
+        loss = edm_v_loss(unet, clips, concat, ids, sigmas, noise, context)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        schedule.step()
+        step += 1
+        with torch.no_grad():
+            for e, q in zip(ema.parameters(), unet.parameters()):
+                e.lerp_(q, 1 - args.ema)
+        threads.after(time.time() - step_start)
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        elapsed = time.time() - start
+        if step % 20 == 0:
+            print(f"step {step} loss {running:.4f} lr {schedule.get_last_lr()[0]:.2e} "
+                  f"{step / elapsed:.3f} steps/s {elapsed:.0f}s threads {threads.current}", flush=True)
+        if step % args.save_every == 0:
+            save("latest")
+        if args.stop_step is not None and step >= args.stop_step:
+            break
+        if elapsed > args.time_budget:
+            print(f"time budget reached at step {step}", flush=True)
+            break
+    save("latest")
+    save("final")
+    print(f"done: {step} steps in {time.time() - start:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

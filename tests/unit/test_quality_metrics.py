@@ -1,0 +1,61 @@
+"""The quality benchmark's measures (tests/quality/metrics.py) on clips whose answer is known."""
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quality"))
+import metrics  # noqa: E402
+import toy_motion as tm  # noqa: E402
+
+SPEC = tm.ClipSpec(start=(4.0, 6.0), fps=8, motion_bucket_id=32, colour=1, background_seed=11)
+
+
+def test_true_clip_scores_perfectly():
+    s = metrics.score_clip(tm.render(SPEC, 16), SPEC)
+    assert s.trajectory_error < 0.05 and s.detection_rate == 1.0
+    assert s.identity_drift < 0.05 and s.flicker == 0.0
+
+
+def test_copying_the_first_frame_scores_its_displacement():
+    truth = tm.trajectory(SPEC, 8)
+    copy = tm.render(SPEC, 1).expand(8, -1, -1, -1)
+    s = metrics.score_clip(copy, SPEC)
+    expected = torch.linalg.vector_norm(truth[1:] - truth[0], dim=1).mean()
+    assert s.trajectory_error == pytest.approx(float(expected), abs=0.05)
+    assert s.detection_rate == 1.0 and s.identity_drift < 0.05  # the disk is intact, only in the wrong place
+
+
+def test_a_shifted_disk_is_found_where_it_is():
+    shifted = dataclasses.replace(SPEC, start=(SPEC.start[0] + 1.5, SPEC.start[1]))
+    s = metrics.score_clip(tm.render(shifted, 6), SPEC)
+    assert s.trajectory_error == pytest.approx(1.5, abs=0.1)
+
+
+def test_missing_disk_counts_the_worst_error():
+    s = metrics.score_clip(tm.render(SPEC, 8) * 0 + tm.background(SPEC.background_seed), SPEC)
+    assert s.detection_rate == 0.0 and s.trajectory_error == pytest.approx(metrics.MISS_PENALTY)
+    assert s.identity_drift == 1.0
+
+
+def test_identity_drift_sees_size_and_colour():
+    small = tm.background(SPEC.background_seed)[None] + tm.disk_mask(tm.trajectory(SPEC, 4), radius=1.6)[:, None] * \
+        tm.PALETTE[SPEC.colour][None, :, None, None]
+    mixed = tm.render(dataclasses.replace(SPEC, colour=0), 4) * 0.5 + tm.render(SPEC, 4) * 0.5
+    assert metrics.score_clip(small, SPEC).identity_drift > 0.3
+    assert metrics.score_clip(mixed, SPEC).identity_drift > 0.3
+
+
+def test_flicker_measures_background_change_only():
+    clip = tm.render(SPEC, 8)
+    g = torch.Generator().manual_seed(0)
+    noisy = clip + 0.1 * torch.randn(clip.shape, generator=g)
+    assert metrics.flicker(noisy, SPEC) == pytest.approx(0.1 * 2 / torch.pi ** 0.5, rel=0.1)  # E abs(N(0, 2 sd^2))
+    assert metrics.flicker(clip, SPEC) == 0.0
+
+
+def test_standard_error():
+    mean, se = metrics.mean_and_standard_error([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5 and se == pytest.approx(1.2909944 / 2)

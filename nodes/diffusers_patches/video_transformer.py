@@ -53,23 +53,25 @@ def set_option(pipe_or_unet, name: str, value) -> int:
     The forward patch is installed with the first setting and removed with the last.
     """
     modules = require_svd_unet(pipe_or_unet) if value is not None else temporal_transformers(pipe_or_unet)
-    changed = 0
-    for module in modules:
-        options = dict(module.__dict__.get(OPTIONS_ATTR, {}))
-        if value is None and name not in options:
-            continue
-        if value is None:
-            del options[name]
-        else:
-            options[name] = value
-        changed += 1
-        if options:
-            module.__dict__[OPTIONS_ATTR] = options
-            install_forward(module)
-        else:
-            module.__dict__.pop(OPTIONS_ATTR, None)
-            uninstall_forward(module)
-    return changed
+    return sum(set_module_option(module, name, value, patched_forward) for module in modules)
+
+
+def set_module_option(module, name: str, value, forward) -> bool:
+    """Set (None: clear) a setting on one module whose `forward(module, ...)` reads it; False if nothing changed."""
+    options = dict(module.__dict__.get(OPTIONS_ATTR, {}))
+    if value is None and name not in options:
+        return False
+    if value is None:
+        del options[name]
+    else:
+        options[name] = value
+    if options:
+        module.__dict__[OPTIONS_ATTR] = options
+        install_forward(module, forward)
+    else:
+        module.__dict__.pop(OPTIONS_ATTR, None)
+        uninstall_forward(module)
+    return True
 
 
 def get_option(module, name: str):
@@ -81,13 +83,14 @@ def _ours(module, value) -> bool:
     return value is not None and value is module.__dict__.get(INSTALLED_ATTR)
 
 
-def install_forward(module) -> None:
+def install_forward(module, forward) -> None:
     if any(_ours(module, module.__dict__.get(slot)) for slot in FORWARD_SLOTS):
         return
-    warn_once_if_changed(DIFFUSERS_FORWARD, type(module).forward)
+    if forward is patched_forward:
+        warn_once_if_changed(DIFFUSERS_FORWARD, type(module).forward)
     slot = "_old_forward" if "_old_forward" in module.__dict__ else "forward"
     module.__dict__[SAVED_FORWARD_ATTR] = module.__dict__.get(slot)
-    module.__dict__[INSTALLED_ATTR] = module.__dict__[slot] = functools.partial(patched_forward, module)
+    module.__dict__[INSTALLED_ATTR] = module.__dict__[slot] = functools.partial(forward, module)
 
 
 def uninstall_forward(module) -> None:

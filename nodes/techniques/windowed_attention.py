@@ -18,6 +18,8 @@ from .errors import InputError
 
 FUSIONS = ("pyramid", "flat", "delayed_reverse_sawtooth")
 WINDOW_MODES = ("block", "banded")
+# What SVD's temporal resblocks normalise over in `block` mode: the whole video (stock) or each window.
+RESBLOCK_NORMS = ("video", "window")
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,14 @@ class WindowSettings:
     stride_frames: int = 4
     fusion: str = "pyramid"
     mode: str = "block"
+    resblock_norm: str = "video"
 
     def __post_init__(self):
         validate_windows(self.window_frames, self.stride_frames)
+        if self.resblock_norm not in RESBLOCK_NORMS:
+            raise InputError(f"resblock_norm must be one of {', '.join(RESBLOCK_NORMS)}; got {self.resblock_norm!r}")
+        if self.resblock_norm == "window" and self.mode != "block":
+            raise InputError("resblock_norm=window needs mode=block (banded mode has no windows to normalise over)")
         if self.fusion not in FUSIONS:
             raise InputError(f"fusion must be one of {', '.join(FUSIONS)}; got {self.fusion!r}")
         if self.mode not in WINDOW_MODES:
@@ -37,6 +44,10 @@ class WindowSettings:
     def applies_to(self, num_frames: int) -> bool:
         """Windowing only changes anything for videos longer than one window."""
         return num_frames > self.window_frames
+
+    @property
+    def windows_resblock_norms(self) -> bool:
+        return self.mode == "block" and self.resblock_norm == "window"
 
     @property
     def band_radius(self) -> int:
@@ -168,3 +179,14 @@ def banded_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: i
     mask = band_mask(frames, radius, device=q.device)
     out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     return out.transpose(1, 2).reshape(n, frames, inner).to(dtype)
+
+
+def windowed_group_norm(x: torch.Tensor, group_norm: Callable[[torch.Tensor], torch.Tensor],
+                        settings: WindowSettings) -> torch.Tensor:
+    """`group_norm` of a (B, C, T, H, W) video with statistics per window, fused per frame as block mode
+    fuses the temporal blocks' outputs (SVD's temporal resblocks otherwise normalise over all T frames)."""
+    num_frames = x.shape[2]
+    if not settings.applies_to(num_frames):
+        return group_norm(x)
+    plan = plan_windows(num_frames, settings.window_frames, settings.stride_frames)
+    return fuse_windows(x, lambda frames, start, end: group_norm(frames), plan, settings.fusion, dim=2)

@@ -206,3 +206,14 @@ def test_composes_with_comfy_context_windows(stock, mode):
     a = sample_one_step(context_windows(apply_windowed_attention(stock, small), 8, 4), frames)
     b = sample_one_step(apply_windowed_attention(context_windows(stock, 8, 4), small), frames)
     assert torch.equal(a, b) and (a - ctx).abs().max() > 1e-4
+
+
+def test_windowed_resblock_norms_are_clone_scoped_and_stock_within_one_window(stock):
+    long, short = svd_inputs(CONFIG, 20), svd_inputs(CONFIG, 8)
+    video_norms = apply_windowed_attention(stock, WindowSettings(8, 3, "pyramid", "block"))
+    window_norms = apply_windowed_attention(stock, WindowSettings(8, 3, "pyramid", "block", "window"))
+    assert torch.equal(run_patched(window_norms, short), run_patched(stock, short))
+    assert (run_patched(window_norms, long) - run_patched(video_norms, long)).abs().max() > 1e-4
+    again = apply_windowed_attention(window_norms, WindowSettings(8, 3, "pyramid", "block"))  # later apply wins
+    assert torch.equal(run_patched(again, long), run_patched(video_norms, long))
+    assert not any("in_layers" in key for key in stock.object_patches)  # the input MODEL is untouched

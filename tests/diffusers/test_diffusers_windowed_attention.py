@@ -108,3 +108,19 @@ def test_freenoise_latents_are_rescheduled_along_frames(pipe):
     plain = torch.randn(2, 40, 4, 8, 8, generator=torch.Generator().manual_seed(3))
     assert torch.equal(latents, reschedule_noise(plain, settings, seed=3, dim=1))
     assert torch.equal(latents[:, :16], plain[:, :16])
+
+
+def test_windowed_resblock_norms_change_only_long_videos_and_remove_cleanly(unet):
+    long, short = unet_inputs(unet, 20), unet_inputs(unet, 8)
+    video_norms = copy.deepcopy(unet)
+    apply_windowed_attention(video_norms, WindowSettings(8, 3, mode="block"))
+    window_norms = copy.deepcopy(unet)
+    apply_windowed_attention(window_norms, WindowSettings(8, 3, mode="block", resblock_norm="window"))
+    assert torch.equal(run_unet(window_norms, short), run_unet(unet, short))  # one window: stock
+    assert (run_unet(window_norms, long) - run_unet(video_norms, long)).abs().max() > 1e-4
+    apply_windowed_attention(window_norms, WindowSettings(8, 3, mode="block"))  # re-applied without: norms stock
+    assert torch.equal(run_unet(window_norms, long), run_unet(video_norms, long))
+    apply_windowed_attention(window_norms, WindowSettings(8, 3, mode="block", resblock_norm="window"))
+    remove_windowed_attention(window_norms)
+    assert not [m for m in window_norms.modules() if "forward" in m.__dict__]
+    assert torch.equal(run_unet(window_norms, long), run_unet(unet, long))

@@ -99,3 +99,17 @@ def test_fusion_weights_are_built_once_per_plan_and_device(monkeypatch):
     for _ in range(3):  # three sampling steps
         fuse_windows(x, lambda window, start, end: window * 2, plan, "flat", dim=1)
     assert len(built) == len(plan)
+
+
+def test_windowed_group_norm_normalises_each_window_and_is_stock_within_one_window():
+    from longer_video.nodes.techniques.windowed_attention import WindowSettings, windowed_group_norm
+
+    norm = torch.nn.GroupNorm(2, 4)
+    x = torch.randn(1, 4, 12, 3, 3) + torch.linspace(0, 5, 12).view(1, 1, 12, 1, 1)  # drifting over the frames
+    settings = WindowSettings(4, 4, "flat", "block", "window")  # disjoint windows: plain per-window statistics
+    out = windowed_group_norm(x, norm, settings)
+    expected = torch.cat([norm(x[:, :, s:s + 4]) for s in range(0, 12, 4)], dim=2)
+    assert torch.allclose(out, expected, atol=1e-6) and not torch.allclose(out, norm(x), atol=1e-2)
+    assert torch.equal(windowed_group_norm(x[:, :, :4], norm, settings), norm(x[:, :, :4]))
+    with pytest.raises(ValueError, match="resblock_norm"):
+        WindowSettings(8, 2, "pyramid", "banded", "window")

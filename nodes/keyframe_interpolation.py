@@ -6,6 +6,7 @@ from comfy_api.latest import io
 from .comfy_patches.keyframe_interpolation import (
     check_latent_batch, check_latent_size, encode_keyframe_images, keyframe_conditioning,
 )
+from .comfy_patches.clip_batch import require_batchable
 from .comfy_patches.keyframe_interpolation_sampling import SamplerSettings, sample_segments, sample_whole
 from .comfy_patches.video_transformer import require_video_model
 from .node_common import CATEGORY, default, names_input_errors, settings_from, validation_result
@@ -24,11 +25,15 @@ class LongerVideoKeyframeConditioning(io.ComfyNode):
             display_name="Longer Video: Keyframe Conditioning",
             category=CATEGORY,
             description=(
-                "SVD conditioning that interpolates between keyframes: (keyframes-1)*frames_between+1 frames, each "
-                "frame hinted with a keyframe latent, keyframes pinned exactly during sampling. Chain stages "
+                "SVD conditioning that interpolates between keyframes (use it instead of SVD_img2vid_Conditioning): "
+                "K keyframes with frames_between k give (K-1)*k+1 frames, keyframe j at frame j*k. Each frame is "
+                "hinted with a keyframe latent (SVD's concat input) and gets the CLIP image embedding of the image "
+                "its hint comes from (or of clip_images). The keyframes are pinned exactly with any sampler: the "
+                "LATENT carries them and a per-frame noise mask, and a conditioning hook pastes them back after "
+                "sampling (samplers such as dpm_fast or uni_pc stop at a nonzero noise level). Chain stages "
                 "(5 -> 17 -> 65 frames) by feeding a stage's sampled LATENT in as the next stage's keyframe_latents. "
-                "CLIP conditioning: each frame gets the CLIP image embedding of the keyframe its hint comes from "
-                "(or of clip_images)."
+                "Sample it with KSampler or the Keyframe Sampler, at a constant cfg (no Video Linear CFG Guidance: "
+                "the keyframes are pinned). The read-out shows the output frame count."
             ),
             inputs=[
                 io.ClipVision.Input("clip_vision", tooltip="The CLIP vision model from the SVD checkpoint loader."),
@@ -116,10 +121,15 @@ class LongerVideoKeyframeSampler(io.ComfyNode):
             display_name="Longer Video: Keyframe Sampler",
             category=CATEGORY,
             description=(
-                "Samples a keyframe-interpolation stage. segment: each gap between two keyframes is its own "
-                "(frames_between+1)-frame clip with both ends pinned (constant memory in the number of keyframes; "
-                "gap g uses seed+g). whole: all frames in one run, like KSampler (combine with Windowed Temporal "
-                "Attention)."
+                "Samples a keyframe-interpolation stage from Keyframe Conditioning, with KSampler's seed, steps, "
+                "cfg, sampler and scheduler. segment: each gap between two keyframes is its own "
+                "(frames_between+1)-frame clip with both ends pinned; gap g uses seed+g and equals a KSampler run "
+                "on that gap's slice, so memory follows frames_between, not the number of keyframes. Batched gaps "
+                "(segments_per_batch) give the same result as one at a time (dpm_adaptive, whose step sizes "
+                "depend on the whole batch, takes one gap at a time). whole: all frames "
+                "in one run, like KSampler (coherent across gaps, memory grows with the video; add Windowed "
+                "Temporal Attention past ~25 frames). Progress counts every step of every gap; Cancel stops "
+                "between gaps. The read-out shows the gaps and frames per model call."
             ),
             inputs=[
                 io.Model.Input("model", tooltip="An SVD / SVD-XT model (patched or not)."),
@@ -139,11 +149,24 @@ class LongerVideoKeyframeSampler(io.ComfyNode):
                                tooltip="segment: gap by gap (low memory). whole: every frame at once (coherent "
                                        "across gaps; needs memory for all frames)."),
                 io.Int.Input("segments_per_batch", default=default(KeyframeSamplingSettings, "segments_per_batch"), min=1, max=256,
-                             tooltip="segment mode: gaps sampled together as a batch of clips. 1 = one at a time "
-                                     "(lowest memory); more = faster on a big GPU."),
+                             tooltip="segment mode: gaps sampled together as a batch of clips, the same result as one at "
+                                     "a time. 1 = lowest memory; more = faster on a big GPU. Must be 1 with "
+                                     "dpm_adaptive."),
             ],
             outputs=[io.Latent.Output(tooltip="All (keyframes-1)*frames_between+1 frames.")],
         )
+
+    @classmethod
+    def validate_inputs(cls, sampler_name=None, segments_per_batch=None, mode=None):
+        def check(sampler_name, segments_per_batch, mode):
+            import comfy.samplers
+
+            if sampler_name not in comfy.samplers.KSampler.SAMPLERS:  # in the signature: ComfyUI leaves it to us
+                raise InputError(f"sampler_name must be one of ComfyUI's samplers; got {sampler_name!r}")
+            KeyframeSamplingSettings(mode, segments_per_batch)
+            require_batchable(sampler_name, segments_per_batch if mode == "segment" else 1)
+
+        return validation_result(check, sampler_name, segments_per_batch, mode)
 
     @classmethod
     @names_input_errors

@@ -24,10 +24,21 @@ CLIP_LENGTH_WRAPPER_KEY = "longer_video_clip_length"
 CLIP_NOISE_WRAPPER_KEY = "longer_video_clip_noise"
 # samplers whose step noise comes from a Brownian tree (name -> the tree lives on the CPU); every other
 # sampler that takes a `noise_sampler` draws from ComfyUI's default one
+# samplers that decide something from the whole batch at once: batched clips cannot equal separate runs
+BATCH_COUPLED_SAMPLERS = {
+    "dpm_adaptive": "chooses its step sizes from the error over the whole batch",
+}
 BROWNIAN_SAMPLERS = {
     "dpmpp_sde": True, "dpmpp_2m_sde": True, "dpmpp_2m_sde_heun": True, "dpmpp_3m_sde": True,
     "dpmpp_sde_gpu": False, "dpmpp_2m_sde_gpu": False, "dpmpp_2m_sde_heun_gpu": False, "dpmpp_3m_sde_gpu": False,
 }
+
+
+def require_batchable(sampler_name: str, clips_per_batch: int) -> None:
+    if clips_per_batch > 1 and sampler_name in BATCH_COUPLED_SAMPLERS:
+        raise InputError(f"segments_per_batch must be 1 with sampler_name {sampler_name}: it "
+                         f"{BATCH_COUPLED_SAMPLERS[sampler_name]}, so gaps sampled together would not equal "
+                         f"gaps sampled one at a time")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import torch
 
 from ..techniques.errors import InputError
 from ..techniques.keyframe_interpolation import segment_ranges, stitch_segments
-from .clip_batch import ClipBatch, as_batch_of_clips
+from .clip_batch import ClipBatch, as_batch_of_clips, require_batchable
 from .keyframe_interpolation import FRAMES_BETWEEN_KEY
 
 
@@ -108,6 +108,7 @@ def sample_segments(model, positive, negative, latent: dict, sampler: SamplerSet
     import comfy.model_management
     import comfy.utils
 
+    require_batchable(sampler.sampler_name, segments_per_batch)
     frames_between = frames_between_of(latent)
     ranges = segment_ranges(latent["samples"].shape[0], frames_between)
     steps = sampler.steps

@@ -8,7 +8,9 @@ import pytest
 from comfy_models import build_svd_model, model_patcher
 from comfy_sampling import CONFIG, clip_embeds, conditioning, keyframe_latents, ksample, run_sampler_node
 
+from longer_video.nodes.comfy_patches.clip_batch import BATCH_COUPLED_SAMPLERS
 from longer_video.nodes.comfy_patches.freenoise import apply_freenoise
+from longer_video.nodes.keyframe_interpolation import LongerVideoKeyframeSampler
 from longer_video.nodes.techniques.freenoise import FreeNoiseSettings
 
 SAMPLERS = list(comfy.samplers.KSampler.SAMPLERS)
@@ -40,6 +42,12 @@ def test_pinned_keyframes_are_exact_with_every_sampler(stock, sampler):
 @pytest.mark.parametrize("sampler", SAMPLERS)
 def test_batched_segments_equal_one_gap_at_a_time_with_every_sampler(stock, sampler):
     positive, negative, latent = conditioning(clip_embeds(5), keyframe_latents(5), 3)
+    if sampler in BATCH_COUPLED_SAMPLERS:  # cannot be made equal: refused, before and while running
+        message = LongerVideoKeyframeSampler.validate_inputs(sampler_name=sampler, segments_per_batch=4, mode="segment")
+        assert "segments_per_batch" in message and sampler in message
+        with pytest.raises(ValueError, match="LongerVideoKeyframeSampler: segments_per_batch must be 1"):
+            run_sampler_node(stock, positive, negative, latent, 5, 3, "segment", 4, sampler=sampler)
+        return
     one = run_sampler_node(stock, positive, negative, latent, 5, 3, "segment", 1, sampler=sampler)
     four = run_sampler_node(stock, positive, negative, latent, 5, 3, "segment", 4, sampler=sampler)
     assert (four - one).abs().max() <= 1e-4

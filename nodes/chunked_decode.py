@@ -16,9 +16,13 @@ class LongerVideoChunkedDecode(io.ComfyNode):
             display_name="Longer Video: Chunked VAE Decode",
             category=CATEGORY,
             description=(
-                "Decodes an SVD latent video a chunk of frames at a time, so memory depends on chunk_frames and "
-                "not on the video length. Each chunk is decoded with overlap_frames of extra context on both sides "
-                "(thrown away) and neighbouring chunks are cross-faded, so seams do not flicker."
+                "Decodes an SVD latent video a chunk of frames at a time with SVD's temporal VAE decoder, so memory "
+                "depends on chunk_frames and not on the video length. Each chunk is decoded with overlap_frames of "
+                "extra context on both sides (thrown away) and neighbouring chunks are cross-faded, so seams do "
+                "not flicker. Memory is reserved for a whole chunk; when the device still runs out, the chunk is "
+                "halved and the video decoded again. Progress shows one step per chunk; Cancel stops between "
+                "chunks. Image VAEs are refused (use VAE Decode for them). The read-out shows the new frames per "
+                "call and warns when overlap_frames*2 >= chunk_frames."
             ),
             inputs=[
                 io.Vae.Input("vae", tooltip="SVD's VAE (the temporal decoder), e.g. from Image Only Checkpoint Loader."),

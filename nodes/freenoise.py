@@ -17,9 +17,13 @@ class LongerVideoFreeNoise(io.ComfyNode):
             display_name="Longer Video: FreeNoise",
             category=CATEGORY,
             description=(
-                "Reschedules the starting noise so frames beyond the first window reuse (shuffled) noise of earlier "
-                "frames: far-apart windows start from related noise and the video stays coherent. Works with KSampler "
-                "and SamplerCustomAdvanced (it wraps the sampler run; the seed comes from the sampler)."
+                "Reschedules the starting noise of every sampling run on this model: for each block [f, f+stride) "
+                "with f = window, window+stride, ..., the noise is a permutation (shuffle) or a copy (repeat) of the "
+                "block window_frames earlier, so every frame past the first window reuses noise of the first window "
+                "and far-apart windows start from related noise. MODEL in, a patched clone out; works with KSampler "
+                "and SamplerCustomAdvanced (a keyed sampler wrapper; deterministic for the sampler's seed) and, in "
+                "the Keyframe Sampler's batched segments, per segment. Use the same window and stride as Windowed "
+                "Temporal Attention; the read-out warns when they differ."
             ),
             inputs=[
                 io.Model.Input("model", tooltip="An SVD / SVD-XT model."),

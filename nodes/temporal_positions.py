@@ -17,19 +17,28 @@ class LongerVideoTemporalPositions(io.ComfyNode):
             category=CATEGORY,
             description=(
                 "Interpolates SVD's temporal position embedding so videos longer than the trained length keep "
-                "positions in the range the model knows. The scale T / trained_frames is taken from the frame "
-                "count at sampling time; at T <= trained_frames the model is exactly the stock one."
+                "positions in the range the model knows. MODEL in, a patched clone out: put it between the checkpoint "
+                "loader (or Video Linear CFG Guidance) and the sampler. The scale s = T / trained_frames is taken "
+                "from the frame count of each model call, so one patched model serves any length (inside ComfyUI's "
+                "context windows it sees the window length); at T <= trained_frames the model is exactly the stock "
+                "one. With Windowed Temporal Attention (either order): in block mode positions apply inside each "
+                "window, in banded mode to the whole video. The read-out shows the scale for the frame count "
+                "sampled downstream."
             ),
             inputs=[
                 io.Model.Input("model", tooltip="An SVD / SVD-XT model (e.g. from Image Only Checkpoint Loader)."),
                 io.Combo.Input(
                     "mode", options=list(MODES), default=default(PositionSettings, "mode"),
-                    tooltip="none: stock positions. linear: positions divided by T/trained (PI). ntk: stretches the "
-                            "lowest frequency only. yarn: keeps fast frequencies exact and interpolates slow ones.",
+                    tooltip="none: stock positions. linear: positions divided by s (PI; keeps every phase in range but "
+                            "squeezes neighbouring frames, motion tends to slow). ntk: base raised to "
+                            "base*s^(half/(half-1)): the fastest frequency kept, the slowest divided by s. yarn: "
+                            "frequencies turning more than yarn_beta times over the trained length stay exact, "
+                            "those under yarn_alpha get PI, a blend between. Start with yarn; try linear if motion "
+                            "stutters.",
                 ),
                 io.Int.Input(
                     "trained_frames", default=default(PositionSettings, "trained_frames"), min=1, max=1024,
-                    tooltip="Frame count the model was trained on: 14 for SVD, 25 for SVD-XT.",
+                    tooltip="Frame count the model was trained on: 14 for SVD, 25 for SVD-XT (the weights do not say which).",
                 ),
                 io.Float.Input(
                     "yarn_alpha", default=default(PositionSettings, "yarn_alpha"), min=0.0, max=64.0, step=0.05,
@@ -37,7 +46,9 @@ class LongerVideoTemporalPositions(io.ComfyNode):
                 ),
                 io.Float.Input(
                     "yarn_beta", default=default(PositionSettings, "yarn_beta"), min=0.01, max=64.0, step=0.05,
-                    tooltip="YaRN: frequencies seen more than beta periods in training are left exact. Must be > alpha.",
+                    tooltip="YaRN: frequencies seen more than beta periods in training are left exact. Must be > alpha. "
+                            "SVD's trained lengths are tiny (the fastest frequency turns 2.2 times over 14 frames, "
+                            "4.0 over 25), so LLM defaults (1, 32) would make YaRN the same as PI.",
                 ),
             ],
             outputs=[io.Model.Output(tooltip="A patched clone; the input model is unchanged.")],

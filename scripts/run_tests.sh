@@ -11,6 +11,7 @@
 # Extra arguments go to every pytest run (e.g. -x, -k name). TIERS="comfyui" (or "pure") runs one tier.
 set -uo pipefail
 shopt -s nullglob
+skipped_tier=()
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 reports="$(mktemp -d)"
@@ -52,6 +53,7 @@ if [ $found_status -eq 2 ]; then
   comfy_line="ComfyUI tier: FAILED (COMFYUI_DIR is not a ComfyUI)"
 elif [ -z "$found" ]; then
   comfy_line="ComfyUI tier: SKIPPED (no ComfyUI found: set COMFYUI_DIR or keep one at ~/ComfyUI)"
+  skipped_tier=(--skipped-tier tests/comfyui)
 else
   comfy_dir="${found%%$'\t'*}"; comfy_version="${found##*$'\t'}"
   echo "== ComfyUI tier: ComfyUI $comfy_version at $comfy_dir"
@@ -77,5 +79,5 @@ else
   echo "$comfy_line"
 fi
 echo "${packaging_line:-packaging: not run (TIERS)}"
-python3 scripts/junit_summary.py "$reports"/*.xml || status=1
+python3 scripts/junit_summary.py "${skipped_tier[@]}" "$reports"/*.xml || status=1
 exit $status

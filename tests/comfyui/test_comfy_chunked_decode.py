@@ -95,3 +95,45 @@ def decode_node(vae, latent, chunk_frames, overlap_frames, crossfade_frames):
     """What ComfyUI runs for the node (errors carry its name)."""
     return LongerVideoChunkedDecode.execute(vae, {"samples": latent}, chunk_frames=chunk_frames,
                                             overlap_frames=overlap_frames, crossfade_frames=crossfade_frames)
+
+
+def failing_above(vae, monkeypatch, frames: int, calls: list):
+    """Make the VAE's decoder raise ComfyUI's out-of-memory exception for calls of more than `frames` frames."""
+    import comfy.model_management as mm
+
+    real = vae.first_stage_model.decode
+
+    def decode(samples, **kwargs):
+        calls.append(samples.shape[0])
+        if samples.shape[0] > frames:
+            raise mm.OOM_EXCEPTION(f"out of memory decoding {samples.shape[0]} frames (test)")
+        return real(samples, **kwargs)
+
+    monkeypatch.setattr(vae.first_stage_model, "decode", decode)
+
+
+def test_out_of_memory_halves_the_chunk_until_it_fits(vae, latent, monkeypatch):
+    expected = decode_chunked(vae, latent, ChunkSettings(5, 2, 2))
+    calls = []
+    failing_above(vae, monkeypatch, 6, calls)
+    out = decode_chunked(vae, latent, ChunkSettings(16, 2, 2))  # 16 -> 8 -> 5 (the floor for overlap 2)
+    assert calls[0] == 16 and 8 in calls and max(calls[calls.index(8) + 1:]) == 5
+    assert torch.equal(out, expected)
+
+
+def test_out_of_memory_at_the_smallest_chunk_names_chunk_frames(vae, latent, monkeypatch):
+    failing_above(vae, monkeypatch, 3, [])
+    with pytest.raises(ValueError, match="LongerVideoChunkedDecode: ran out of memory .*chunk_frames"):
+        decode_node(vae, latent, 16, 2, 2)
+
+
+def test_memory_is_reserved_for_a_whole_chunk(vae, latent, monkeypatch):
+    import comfy.model_management as mm
+
+    reserved = []
+    real = mm.load_models_gpu
+    monkeypatch.setattr(mm, "load_models_gpu", lambda models, memory_required=0, **kw: reserved.append(memory_required)
+                        or real(models, memory_required=memory_required, **kw))
+    decode_chunked(vae, latent, ChunkSettings(12, 2, 2))
+    per_frame = vae.memory_used_decode(latent.shape, vae.vae_dtype)  # ComfyUI's estimate is per frame
+    assert reserved == [per_frame * 12]

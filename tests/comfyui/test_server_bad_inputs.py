@@ -16,6 +16,15 @@ FREENOISE = "svd_longer_video_65_frames_freenoise"
 HIERARCHY = "svd_longer_video_keyframes_5_17_65"
 OWN_KEYFRAMES = "svd_longer_video_own_keyframes"
 SD15_UNET = "lv_tiny_sd15_unet.safetensors"
+# what each node's validate_inputs receives: the inputs of its cross-input rules (ComfyUI lists a failed
+# validate_inputs once per input the function takes; every other input is ComfyUI's own range check)
+RULE_INPUTS = {
+    "LongerVideoChunkedDecode": {"chunk_frames", "overlap_frames", "crossfade_frames"},
+    "LongerVideoWindowedAttention": {"window_frames", "stride_frames", "mode", "resblock_norm"},
+    "LongerVideoFreeNoise": {"window_frames", "stride_frames"},
+    "LongerVideoTemporalPositions": {"yarn_alpha", "yarn_beta"},
+    "LongerVideoKeyframeConditioning": {"width", "height"},
+}
 IMAGE_VAE = "lv_tiny_image_vae.safetensors"
 
 
@@ -67,6 +76,9 @@ def test_bad_widget_is_refused_by_prompt_naming_node_and_input(server, name, nod
     errors = body["node_errors"][node]
     assert errors["class_type"] == prompt[node]["class_type"]
     assert input_name in json.dumps(errors["errors"]), errors
+    # listed under the input at fault, or (a rule over several inputs) under that rule's inputs only
+    named = {e["extra_info"]["input_name"] for e in errors["errors"]}
+    assert input_name in named and named <= RULE_INPUTS.get(prompt[node]["class_type"], set()) | {input_name}, named
     assert server.get("/queue")["queue_running"] == []  # nothing was queued
 
 
@@ -78,6 +90,9 @@ def failing_run(server, prompt: dict, node: str, *words: str) -> dict:
     for word in words:
         assert word in error["exception_message"], error["exception_message"]
     assert "Traceback" not in error["exception_message"]
+    # named as users see the node (ComfyUI 0.8 runs V3 nodes through a <Name>Clone class)
+    assert error["exception_message"].startswith(prompt[node]["class_type"] + ": ")
+    assert "Clone" not in error["exception_message"]
     return error
 
 

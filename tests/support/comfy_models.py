@@ -16,9 +16,12 @@ SVD_VAE_ENCODER = {'double_z': True, 'z_channels': 4, 'resolution': 256, 'in_cha
 def svd_unet_config(model_channels=320, channel_mult=(1, 1, 1, 1), num_res_blocks=2, context_dim=1024,
                     adm_in_channels=768, num_head_channels=64) -> dict:
     levels = len(channel_mult)
-    # SVD: transformers in the first three levels (input) and the last three levels (output)
+    # SVD: transformers in every level but the deepest, on the way down and up. Both lists run from the top
+    # level down, as ComfyUI's detection writes them (UNetModel pops transformer_depth_output from the end
+    # while it builds the output blocks deepest first).
     transformer_depth = [1 if level < levels - 1 or levels == 1 else 0 for level in range(levels) for _ in range(num_res_blocks)]
-    transformer_depth_output = [1 if level > 0 or levels == 1 else 0 for level in range(levels) for _ in range(num_res_blocks + 1)]
+    transformer_depth_output = [1 if level < levels - 1 or levels == 1 else 0 for level in range(levels)
+                                for _ in range(num_res_blocks + 1)]
     return {
         "use_checkpoint": False, "image_size": 32, "use_spatial_transformer": True, "legacy": False,
         "num_classes": "sequential", "adm_in_channels": adm_in_channels, "in_channels": 8, "out_channels": 4,

@@ -15,7 +15,7 @@ import torch
 from comfy_models import build_svd_model, random_like, svd_unet_config, svd_vae_state_dict
 
 CLIP_PREFIX = "conditioner.embedders.0.open_clip.model.visual."
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: output transformers at the levels real SVD has them
 
 
 def clip_vision_open_clip_shapes() -> dict[str, tuple]:

@@ -17,6 +17,13 @@ from .techniques.keyframe_interpolation import (
 from .techniques.svd import FrameSize, MicroConditioning
 
 
+def comfyui_max_resolution() -> int:
+    """ComfyUI's own size limit for width/height widgets (its top-level `nodes` module, loaded before any pack)."""
+    import nodes as comfyui_nodes
+
+    return comfyui_nodes.MAX_RESOLUTION
+
+
 class LongerVideoKeyframeConditioning(io.ComfyNode):
     @classmethod
     def define_schema(cls):
@@ -49,9 +56,9 @@ class LongerVideoKeyframeConditioning(io.ComfyNode):
                 io.Int.Input("frames_between", default=default(KeyframeSettings, "frames_between"), min=1, max=256,
                              tooltip="k: frames from one keyframe to the next. Output frames = (keyframes-1)*k+1 "
                                      "(5 keyframes, k=4 -> 17). Keep k+1 near SVD's trained 14/25 frames."),
-                io.Int.Input("width", default=default(FrameSize, "width"), min=8, max=8192, step=8,
+                io.Int.Input("width", default=default(FrameSize, "width"), min=8, max=comfyui_max_resolution(), step=8,
                              tooltip="Video width in pixels (multiple of 8). Must match keyframe_latents."),
-                io.Int.Input("height", default=default(FrameSize, "height"), min=8, max=8192, step=8,
+                io.Int.Input("height", default=default(FrameSize, "height"), min=8, max=comfyui_max_resolution(), step=8,
                              tooltip="Video height in pixels (multiple of 8). Must match keyframe_latents."),
                 io.Int.Input("motion_bucket_id", default=default(MicroConditioning, "motion_bucket_id"), min=1, max=1023,
                              tooltip="SVD motion amount; lower it for calmer in-betweens."),

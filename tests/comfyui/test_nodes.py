@@ -66,3 +66,10 @@ def test_window_nodes_validate_and_return_clones():
     (noisy,) = LongerVideoFreeNoise.execute(windowed, window_frames=8, stride_frames=4, mode="shuffle").result
     assert windowed is not stock and noisy is not windowed and not stock.object_patches
     assert noisy.object_patches == windowed.object_patches and "sampler_sample" in noisy.wrappers
+
+
+def test_size_widgets_use_comfyuis_own_limit():
+    import nodes as comfyui_nodes
+
+    inputs = {i.id: i for i in LongerVideoKeyframeConditioning.define_schema().inputs}
+    assert inputs["width"].max == inputs["height"].max == comfyui_nodes.MAX_RESOLUTION

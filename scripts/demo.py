@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pack_import import PACK_ROOT, import_pack  # noqa: E402
+from pack_import import PACK_ROOT, import_pack
 
 import_pack()  # this checkout as `longer_video`
 

@@ -37,11 +37,6 @@ def comfyui_version(path: Path) -> str:
     return match.group(1) if match else "unknown"
 
 
-def pack_is_inside(path: Path) -> bool:
-    """True when ComfyUI will load this pack from its own custom_nodes/ already."""
-    return PACK_ROOT.parent.resolve() == (path / "custom_nodes").resolve()
-
-
 if __name__ == "__main__":
     found = find_comfyui()
     if found is None:

@@ -5,6 +5,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
-from pack_import import import_pack  # noqa: E402
+from pack_import import import_pack
 
 import_pack()

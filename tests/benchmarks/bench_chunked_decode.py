@@ -91,7 +91,7 @@ def main():
                 seams = seam_frames(frames, method)
                 err = np.abs(images[method] - full)
                 seam_err = max((err[b - 1:b + 1].mean() for b in seams), default=0.0)
-                jump = lambda v: np.mean([np.abs(v[b] - v[b - 1]).mean() for b in seams]) if seams else 0.0  # noqa: E731
+                jump = lambda v: np.mean([np.abs(v[b] - v[b - 1]).mean() for b in seams]) if seams else 0.0
                 jump_ratio = (jump(images[method]) / jump(full)) if seams else 1.0
                 print(f"{frames:>4} {method:<16} {r['seconds']:>8.2f} {r['peak_bytes'] / 2**20:>9.0f} "
                       f"{r['seconds'] / stock['seconds']:>7.2f} {r['peak_bytes'] / max(stock['peak_bytes'], 1):>6.2f} "

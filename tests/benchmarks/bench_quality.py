@@ -26,11 +26,11 @@ import torch
 from bench_common import HERE, PeakMemory, run_isolated
 
 sys.path.insert(0, str(HERE.parent / "quality"))
-import metrics  # noqa: E402
-import toy_model  # noqa: E402
-import toy_motion  # noqa: E402
-import toy_pipeline  # noqa: E402
-from pack_api import lv  # noqa: E402
+import metrics
+import toy_model
+import toy_motion
+import toy_pipeline
+from pack_api import lv
 
 LENGTHS = (8, 32, 64)
 SEEDS = 16

@@ -25,9 +25,9 @@ import torch
 from bench_common import HERE, setup_comfy
 
 sys.path.insert(0, str(HERE.parent / "quality"))
-import metrics  # noqa: E402
-import toy_model  # noqa: E402
-import toy_motion  # noqa: E402
+import metrics
+import toy_model
+import toy_motion
 
 WINDOW, STRIDE, STEPS = toy_model.TRAINED_FRAMES, 4, 25
 ROWS = {

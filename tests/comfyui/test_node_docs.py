@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import node_docs  # noqa: E402
+import node_docs
 
 
 def test_every_node_has_a_page_made_from_its_schema():

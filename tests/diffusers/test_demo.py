@@ -5,7 +5,7 @@ from pathlib import Path
 import av
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import demo  # noqa: E402
+import demo
 
 
 def test_demo_writes_a_video_with_the_requested_frames(tmp_path, capsys):
@@ -18,7 +18,7 @@ def test_demo_writes_a_video_with_the_requested_frames(tmp_path, capsys):
     assert "frames=20 (trained 14, position scale 1.43, mode yarn)" in line and "time=" in line
 
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.mark.parametrize("argv, option", [

@@ -15,7 +15,7 @@ import torch
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import toy_motion  # noqa: E402
+import toy_motion
 
 TILE = 4  # pixels per latent pixel
 LABEL_WIDTH = 210

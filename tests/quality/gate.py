@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import metrics  # noqa: E402
-import toy_model  # noqa: E402
-import toy_motion  # noqa: E402
-import toy_pipeline  # noqa: E402
+import metrics
+import toy_model
+import toy_motion
+import toy_pipeline
 
 GATE_FRAMES = 8
 GATE_CLIPS = 32

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from pack_import import import_pack  # noqa: E402
+from pack_import import import_pack
 
 lv = import_pack()
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import toy_model  # noqa: E402
-import toy_motion  # noqa: E402
+import toy_model
+import toy_motion
 
 P_MEAN, P_STD, HIGH_SIGMA_FRACTION, SIGMA_MAX = -0.4, 1.4, 0.2, 700.0
 

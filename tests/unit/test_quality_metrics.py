@@ -7,8 +7,8 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quality"))
-import metrics  # noqa: E402
-import toy_motion as tm  # noqa: E402
+import metrics
+import toy_motion as tm
 
 SPEC = tm.ClipSpec(start=(4.0, 6.0), fps=8, motion_bucket_id=32, colour=1, background_seed=11)
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quality"))
-import to_comfy as tc  # noqa: E402
+import to_comfy as tc
 
 R = tc.R
 

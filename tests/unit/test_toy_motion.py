@@ -8,7 +8,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quality"))
-import toy_motion as tm  # noqa: E402
+import toy_motion as tm
 
 SPEC = tm.ClipSpec(start=(8.0, 8.0), fps=8, motion_bucket_id=0, colour=2, background_seed=5)
 

@@ -61,6 +61,13 @@ def seam_frames(frames: int, method: str) -> list[int]:
     return [chunk.keep_start for chunk in plan_chunks(frames, ChunkSettings(*settings))[1:]]
 
 
+def seam_jump(video, seams) -> float:
+    """Mean frame-to-frame change across the seams."""
+    import numpy as np
+
+    return float(np.mean([np.abs(video[b] - video[b - 1]).mean() for b in seams]))
+
+
 def main():
     p = argparse.ArgumentParser(description="chunked decode benchmark")
     p.add_argument("--frames", type=int, nargs="+", default=[14, 25, 65, 129])
@@ -91,8 +98,7 @@ def main():
                 seams = seam_frames(frames, method)
                 err = np.abs(images[method] - full)
                 seam_err = max((err[b - 1:b + 1].mean() for b in seams), default=0.0)
-                jump = lambda v: np.mean([np.abs(v[b] - v[b - 1]).mean() for b in seams]) if seams else 0.0
-                jump_ratio = (jump(images[method]) / jump(full)) if seams else 1.0
+                jump_ratio = (seam_jump(images[method], seams) / seam_jump(full, seams)) if seams else 1.0
                 print(f"{frames:>4} {method:<16} {r['seconds']:>8.2f} {r['peak_bytes'] / 2**20:>9.0f} "
                       f"{r['seconds'] / stock['seconds']:>7.2f} {r['peak_bytes'] / max(stock['peak_bytes'], 1):>6.2f} "
                       f"{err.mean():>9.4f} {seam_err:>15.4f} {jump_ratio:>12.2f}")

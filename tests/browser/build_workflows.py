@@ -13,11 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests" / "support")]
 
-from find_comfyui import find_comfyui
-from pack_import import import_pack
+from find_comfyui import find_comfyui  # noqa: E402
+from pack_import import import_pack  # noqa: E402
 
 import_pack()
-from server_prompts import start_server, write_init_image
+from server_prompts import start_server, write_init_image  # noqa: E402
 
 
 def main() -> None:

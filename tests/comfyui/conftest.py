@@ -17,7 +17,7 @@ if COMFYUI is None:
 if str(COMFYUI) not in sys.path:
     sys.path.insert(0, str(COMFYUI))
 
-import comfy.cli_args
+import comfy.cli_args  # noqa: E402
 
 comfy.cli_args.args.cpu = True  # these machines have no GPU; the server tier passes --cpu too
 

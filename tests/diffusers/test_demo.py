@@ -18,7 +18,7 @@ def test_demo_writes_a_video_with_the_requested_frames(tmp_path, capsys):
     assert "frames=20 (trained 14, position scale 1.43, mode yarn)" in line and "time=" in line
 
 
-import pytest
+import pytest  # noqa: E402
 
 
 @pytest.mark.parametrize("argv, option", [

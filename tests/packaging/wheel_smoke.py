@@ -14,7 +14,7 @@ import longer_video as lv
 site_packages = Path(sysconfig.get_paths()["purelib"]).resolve()
 assert Path(lv.__file__).resolve().is_relative_to(site_packages), f"longer_video imported from {lv.__file__}"
 sys.path.insert(0, sys.argv[1])
-from tiny_svd_pipeline import build_tiny_svd_pipeline
+from tiny_svd_pipeline import build_tiny_svd_pipeline  # noqa: E402
 
 pipe = build_tiny_svd_pipeline(seed=0, trained_frames=8)
 frames, size = 20, 32

@@ -16,8 +16,8 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "support")]
-import to_comfy
-import toy_model
+import to_comfy  # noqa: E402
+import toy_model  # noqa: E402
 
 CACHE = Path(os.environ.get("LONGER_VIDEO_CACHE", Path.home() / ".cache" / "longer-video")) / "checkpoints"
 

@@ -24,6 +24,7 @@ RULE_INPUTS = {
     "LongerVideoFreeNoise": {"window_frames", "stride_frames"},
     "LongerVideoTemporalPositions": {"yarn_alpha", "yarn_beta"},
     "LongerVideoKeyframeConditioning": {"width", "height"},
+    "LongerVideoKeyframeSampler": {"sampler_name", "segments_per_batch", "mode"},
 }
 IMAGE_VAE = "lv_tiny_image_vae.safetensors"
 

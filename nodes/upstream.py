@@ -1,7 +1,8 @@
 """The host versions this pack supports, and fingerprints of the upstream code it mirrors.
 
-Two adapters keep a copy of an upstream forward with seams for our techniques
-(`comfy_patches/video_transformer.py`, `diffusers_patches/video_transformer.py`). If a release
+The adapters keep copies of upstream forwards with seams for our techniques
+(`comfy_patches/video_transformer.py`, `diffusers_patches/video_transformer.py`, and for frame
+chunking `comfy_patches/video_resblock.py`, `diffusers_patches/video_resblock.py`). If a release
 changes that upstream body, the copy would silently differ from the model it replaces, while
 tests at identity settings could still pass within tolerance. So each mirrored function has a
 fingerprint of its code (docstring, comments, annotations and formatting ignored); the tests fail
@@ -22,6 +23,10 @@ SUPPORTED_DIFFUSERS = ">=0.34"
 # fingerprint -> the releases known to have that body
 COMFYUI_FORWARD = "comfy.ldm.modules.attention.SpatialVideoTransformer.forward"
 DIFFUSERS_FORWARD = "diffusers.models.transformers.transformer_temporal.TransformerSpatioTemporalModel.forward"
+COMFYUI_VIDEO_RESBLOCK_FORWARD = "comfy.ldm.modules.diffusionmodules.openaimodel.VideoResBlock.forward"
+COMFYUI_RESBLOCK_FORWARD = "comfy.ldm.modules.diffusionmodules.openaimodel.ResBlock._forward"
+DIFFUSERS_RESBLOCK_FORWARD = "diffusers.models.resnet.SpatioTemporalResBlock.forward"
+DIFFUSERS_TEMPORAL_RESNET_FORWARD = "diffusers.models.resnet.TemporalResnetBlock.forward"
 
 MIRRORED = {
     COMFYUI_FORWARD: {
@@ -29,6 +34,18 @@ MIRRORED = {
     },
     DIFFUSERS_FORWARD: {
         "86fdb53481e5a00e": "diffusers 0.34.0 - 0.42.1",
+    },
+    COMFYUI_VIDEO_RESBLOCK_FORWARD: {
+        "e227d5e0358da780": "ComfyUI 0.3.64 - 0.8.0",
+    },
+    COMFYUI_RESBLOCK_FORWARD: {  # its dims=3 case, as VideoResBlock.time_stack runs it
+        "71fbcf27bc769f94": "ComfyUI 0.3.64 - 0.8.0",
+    },
+    DIFFUSERS_RESBLOCK_FORWARD: {
+        "d96198a37a393921": "diffusers 0.42.1",
+    },
+    DIFFUSERS_TEMPORAL_RESNET_FORWARD: {
+        "9cc62dfed7f975ec": "diffusers 0.42.1",
     },
 }
 

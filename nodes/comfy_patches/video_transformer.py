@@ -20,6 +20,7 @@ import torch
 from einops import rearrange, repeat
 
 from ..techniques.errors import InputError
+from ..techniques.frame_chunking import chunk_ranges, map_rows, map_rows_in_place, positions_per_chunk
 from ..techniques.temporal_positions import frame_position_embedding
 from ..techniques.windowed_attention import banded_attention, run_block_windows
 from .options import get_option
@@ -79,6 +80,10 @@ def patched_forward(
     image_only_indicator=None,
     transformer_options={},  # upstream's signature: ComfyUI writes per-call keys into this dict
 ) -> torch.Tensor:
+    chunking = active_chunking(transformer_options, x.shape[0])  # seam 0: frame chunking reorders the work
+    if chunking is not None:
+        return frame_chunked_forward(self, x, context, time_context, timesteps, image_only_indicator,
+                                     transformer_options, chunking)
     _, _, h, w = x.shape
     transformer_options["activations_shape"] = list(x.shape)
     x_in = x
@@ -135,6 +140,82 @@ def patched_forward(
         x = self.proj_out(x)
     out = x + x_in
     return out
+
+
+def frame_chunked_forward(self, x, context, time_context, timesteps, image_only_indicator, transformer_options,
+                          chunking) -> torch.Tensor:
+    """`patched_forward`'s computation with per-frame steps on chunks of frames and the temporal
+    step on chunks of positions; the same seams, the same results up to rounding.
+
+    Full-size tensors: the input (kept for the residual), the token stream x, updated chunk by
+    chunk in place, and the output, written over x's storage (a chunk of output rows only reads
+    the same rows of x).
+    """
+    _, _, h, w = x.shape
+    transformer_options["activations_shape"] = list(x.shape)
+    x_in = x
+    rows, frames = x.shape[0], chunking.frames_per_chunk
+    spatial_context = context
+
+    time_context_per_video, flat = None, False
+    if self.use_spatial_context:
+        assert context.ndim == 3, f"n dims of spatial context should be 3 but are {context.ndim}"
+        if time_context is None:
+            time_context = context
+        time_context_per_video = time_context[::timesteps]
+    elif time_context is not None:
+        time_context_per_video, flat = time_context, True
+
+    def time_context_of(positions: int):
+        """Upstream's `repeat(.., "b ... -> (b n) ...", n=h*w)`, for a chunk of positions."""
+        if time_context_per_video is None:
+            return None
+        repeated = repeat(time_context_per_video, "b ... -> (b n) ...", n=positions)
+        return rearrange(repeated, "b c -> b 1 c") if flat and repeated.ndim == 2 else repeated
+
+    def project_in(rows_x):
+        rows_x = self.norm(rows_x)
+        if not self.use_linear:
+            rows_x = self.proj_in(rows_x)
+        rows_x = rearrange(rows_x, "b c h w -> b (h w) c")
+        if self.use_linear:
+            rows_x = self.proj_in(rows_x)
+        return rows_x
+
+    x = map_rows(project_in, x_in, frames)
+    windows = active_windows(transformer_options, timesteps)
+    emb = frame_embedding(self, x, timesteps, windows, transformer_options)
+    positions = positions_per_chunk(rows, x.shape[1], frames)
+
+    for it_, (block, mix_block) in enumerate(zip(self.transformer_blocks, self.time_stack)):
+        transformer_options["block_index"] = it_
+        for start, end in chunk_ranges(rows, frames):
+            chunk_context = spatial_context
+            if spatial_context is not None and spatial_context.shape[0] == rows:
+                chunk_context = spatial_context[start:end]
+            x[start:end] = block(x[start:end], context=chunk_context, transformer_options=transformer_options)
+        for start, end in chunk_ranges(x.shape[1], positions):
+            x_spatial = x[:, start:end]
+            x_mix = temporal_mix(mix_block, x_spatial, emb, time_context_of(end - start), timesteps,
+                                 transformer_options, windows)
+            x[:, start:end] = self.time_mixer(x_spatial=x_spatial, x_temporal=x_mix,
+                                              image_only_indicator=image_only_indicator)
+
+    def project_out(rows_x, rows_in):
+        if self.use_linear:
+            rows_x = self.proj_out(rows_x)
+        rows_x = rearrange(rows_x, "b (h w) c -> b c h w", h=h, w=w)
+        if not self.use_linear:
+            rows_x = self.proj_out(rows_x)
+        return rows_x + rows_in
+
+    return map_rows_in_place(project_out, x, frames, x_in)
+
+
+def active_chunking(transformer_options: dict, rows: int):
+    """Frame chunking settings when they change anything for a call with this many rows, else None."""
+    chunking = get_option(transformer_options, "frame_chunking")
+    return chunking if chunking is not None and chunking.applies_to(rows) else None
 
 
 def active_windows(transformer_options: dict, num_frames: int):

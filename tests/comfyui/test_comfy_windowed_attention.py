@@ -4,6 +4,7 @@ import copy
 import pytest
 import torch
 from comfy_models import build_image_model, build_svd_model, model_patcher, run_patched, svd_inputs, tiny_unet_config
+from comfy_sampling import context_windows, sample_one_step
 
 from longer_video.nodes.comfy_patches.temporal_positions import apply_temporal_positions
 from longer_video.nodes.comfy_patches.freenoise import apply_freenoise
@@ -164,29 +165,6 @@ def test_freenoise_and_windows_refuse_image_models():
         LongerVideoFreeNoise.execute(image_model, window_frames=8, stride_frames=2, mode="shuffle")
     with pytest.raises(InputError, match="LongerVideoWindowedAttention"):
         LongerVideoWindowedAttention.execute(image_model, window_frames=8, stride_frames=2, fusion="pyramid", mode="block")
-
-
-def sample_one_step(patcher, frames, seed=0):
-    import comfy.sample
-    import comfy.samplers
-
-    latent = torch.zeros(frames, 4, 4, 4)
-    noise = comfy.sample.prepare_noise(latent, seed)
-    cond = {"concat_latent_image": torch.randn(1, 4, 4, 4, generator=torch.Generator().manual_seed(1)), "fps": 6,
-            "motion_bucket_id": 127, "augmentation_level": 0}
-    positive = [[torch.randn(1, 1, CONFIG["context_dim"], generator=torch.Generator().manual_seed(2)), cond]]
-    negative = [[torch.zeros(1, 1, CONFIG["context_dim"]), copy.deepcopy(cond)]]
-    return comfy.sample.sample_custom(patcher, noise, 2.5, comfy.samplers.sampler_object("euler"),
-                                      torch.tensor([10.0, 0.0]), positive, negative, latent, seed=seed)
-
-
-def context_windows(patcher, length, overlap):
-    from comfy_extras.nodes_context_windows import ContextWindowsManualNode
-
-    names = {i.id for i in ContextWindowsManualNode.define_schema().inputs}
-    kwargs = dict(context_length=length, context_overlap=overlap, context_schedule="standard_static", context_stride=1,
-                  closed_loop=False, fuse_method="pyramid", dim=0, freenoise=False)
-    return ContextWindowsManualNode.execute(patcher, **{k: v for k, v in kwargs.items() if k in names}).result[0]
 
 
 @pytest.mark.parametrize("mode", ["block", "banded"])

@@ -5,13 +5,14 @@ from comfy_models import build_svd_model, build_svd_vae, model_patcher, run_patc
 
 from longer_video.nodes.chunked_decode import LongerVideoChunkedDecode
 from longer_video.nodes.extension import LongerVideoExtension
+from longer_video.nodes.frame_chunking import LongerVideoFrameChunking
 from longer_video.nodes.freenoise import LongerVideoFreeNoise
 from longer_video.nodes.keyframe_interpolation import LongerVideoKeyframeConditioning, LongerVideoKeyframeSampler
 from longer_video.nodes.temporal_positions import LongerVideoTemporalPositions
 from longer_video.nodes.techniques.temporal_positions import PositionSettings
 from longer_video.nodes.windowed_attention import LongerVideoWindowedAttention
 
-ALL_NODES = (LongerVideoTemporalPositions, LongerVideoWindowedAttention, LongerVideoFreeNoise,
+ALL_NODES = (LongerVideoTemporalPositions, LongerVideoWindowedAttention, LongerVideoFreeNoise, LongerVideoFrameChunking,
              LongerVideoKeyframeConditioning, LongerVideoKeyframeSampler, LongerVideoChunkedDecode)
 
 

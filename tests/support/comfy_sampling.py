@@ -1,5 +1,8 @@
-"""Keyframe-stage helpers the ComfyUI module tests share: tiny inputs, KSampler as ComfyUI runs it, the sampler node."""
+"""Sampling helpers the ComfyUI module tests share: tiny inputs, KSampler as ComfyUI runs it, the sampler node,
+one Euler step, ComfyUI's context windows."""
 from __future__ import annotations
+
+import copy
 
 import torch
 from comfy_models import tiny_unet_config
@@ -42,3 +45,26 @@ def run_sampler_node(model, positive, negative, latent, seed, steps, mode, segme
     return LongerVideoKeyframeSampler.execute(model, positive, negative, latent, seed=seed, steps=steps, cfg=cfg,
                                               sampler_name=sampler, scheduler="karras", mode=mode,
                                               segments_per_batch=segments_per_batch).result[0]["samples"]
+
+
+def sample_one_step(patcher, frames, seed=0):
+    import comfy.sample
+    import comfy.samplers
+
+    latent = torch.zeros(frames, 4, 4, 4)
+    noise = comfy.sample.prepare_noise(latent, seed)
+    cond = {"concat_latent_image": torch.randn(1, 4, 4, 4, generator=torch.Generator().manual_seed(1)), "fps": 6,
+            "motion_bucket_id": 127, "augmentation_level": 0}
+    positive = [[torch.randn(1, 1, CONFIG["context_dim"], generator=torch.Generator().manual_seed(2)), cond]]
+    negative = [[torch.zeros(1, 1, CONFIG["context_dim"]), copy.deepcopy(cond)]]
+    return comfy.sample.sample_custom(patcher, noise, 2.5, comfy.samplers.sampler_object("euler"),
+                                      torch.tensor([10.0, 0.0]), positive, negative, latent, seed=seed)
+
+
+def context_windows(patcher, length, overlap):
+    from comfy_extras.nodes_context_windows import ContextWindowsManualNode
+
+    names = {i.id for i in ContextWindowsManualNode.define_schema().inputs}
+    kwargs = dict(context_length=length, context_overlap=overlap, context_schedule="standard_static", context_stride=1,
+                  closed_loop=False, fuse_method="pyramid", dim=0, freenoise=False)
+    return ContextWindowsManualNode.execute(patcher, **{k: v for k, v in kwargs.items() if k in names}).result[0]

@@ -22,6 +22,7 @@ PUBLIC_API = {
     "FreeNoiseSettings": _TECHNIQUES + ".freenoise",
     "KeyframeSettings": _TECHNIQUES + ".keyframe_interpolation",
     "ChunkSettings": _TECHNIQUES + ".chunked_decode",
+    "FrameChunkingSettings": _TECHNIQUES + ".frame_chunking",
     "apply_temporal_positions": _DIFFUSERS,
     "remove_temporal_positions": _DIFFUSERS,
     "apply_windowed_attention": _DIFFUSERS,
@@ -31,6 +32,8 @@ PUBLIC_API = {
     "apply_chunked_decode": _DIFFUSERS,
     "remove_chunked_decode": _DIFFUSERS,
     "decode_latents_chunked": _DIFFUSERS,
+    "apply_frame_chunking": _DIFFUSERS,
+    "remove_frame_chunking": _DIFFUSERS,
 }
 __all__ = sorted(PUBLIC_API)
 

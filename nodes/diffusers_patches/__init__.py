@@ -5,6 +5,7 @@ Every patch is undone by its `remove_*` function (or, for `interpolate_keyframes
 returns) and keeps accelerate's offload hooks working.
 """
 from .chunked_decode import apply_chunked_decode, decode_latents_chunked, remove_chunked_decode
+from .frame_chunking import apply_frame_chunking, remove_frame_chunking
 from .freenoise import freenoise_latents
 from .keyframe_interpolation import interpolate_keyframes
 from .temporal_positions import apply_temporal_positions, remove_temporal_positions
@@ -12,12 +13,14 @@ from .windowed_attention import apply_windowed_attention, remove_windowed_attent
 
 __all__ = [
     "apply_chunked_decode",
+    "apply_frame_chunking",
     "apply_temporal_positions",
     "apply_windowed_attention",
     "decode_latents_chunked",
     "freenoise_latents",
     "interpolate_keyframes",
     "remove_chunked_decode",
+    "remove_frame_chunking",
     "remove_temporal_positions",
     "remove_windowed_attention",
 ]

@@ -5,6 +5,8 @@ ComfyUI adapter, each one gets an instance `forward` that reads the pack's setti
 module. `patched_forward` mirrors `diffusers/models/transformers/transformer_temporal.py`
 (`TransformerSpatioTemporalModel.forward`, diffusers 0.34.0 - 0.42.1, fingerprinted in
 `nodes/upstream.py`) line for line except at two seams: the frame embedding and the temporal step.
+With frame chunking on, `frame_chunked_forward` runs instead: the same steps with per-frame work
+on chunks of frames and the temporal step on chunks of positions.
 
 Offload hooks: accelerate (`enable_model_cpu_offload`, `enable_sequential_cpu_offload`,
 `cpu_offload`) keeps a hooked module's real forward in `module._old_forward` and puts its own
@@ -18,6 +20,7 @@ import functools
 import torch
 
 from ..techniques.errors import InputError
+from ..techniques.frame_chunking import chunk_ranges, map_rows, map_rows_in_place, positions_per_chunk
 from ..techniques.temporal_positions import frame_position_embedding
 from ..techniques.windowed_attention import banded_attention, run_block_windows
 from ..upstream import DIFFUSERS_FORWARD, warn_once_if_changed
@@ -93,6 +96,12 @@ def install_forward(module, forward) -> None:
     module.__dict__[INSTALLED_ATTR] = module.__dict__[slot] = functools.partial(forward, module)
 
 
+def original_forward(module):
+    """The forward our patch replaced (accelerate's `_old_forward` or the class's), for stock calls."""
+    saved = module.__dict__.get(SAVED_FORWARD_ATTR)
+    return saved if saved is not None else type(module).forward.__get__(module)
+
+
 def uninstall_forward(module) -> None:
     saved = module.__dict__.pop(SAVED_FORWARD_ATTR, None)
     for slot in FORWARD_SLOTS:
@@ -108,6 +117,11 @@ def uninstall_forward(module) -> None:
 
 def patched_forward(self, hidden_states, encoder_hidden_states=None, image_only_indicator=None, return_dict=True):
     from diffusers.models.transformers.transformer_temporal import TransformerTemporalModelOutput
+
+    chunking = active_chunking(self, hidden_states.shape[0])  # seam 0: frame chunking reorders the work
+    if chunking is not None:
+        output = frame_chunked_forward(self, hidden_states, encoder_hidden_states, image_only_indicator, chunking)
+        return (output,) if not return_dict else TransformerTemporalModelOutput(sample=output)
 
     # 1. Input
     batch_frames, _, height, width = hidden_states.shape
@@ -162,6 +176,70 @@ def patched_forward(self, hidden_states, encoder_hidden_states=None, image_only_
         return (output,)
 
     return TransformerTemporalModelOutput(sample=output)
+
+
+def frame_chunked_forward(self, hidden_states, encoder_hidden_states, image_only_indicator, chunking) -> torch.Tensor:
+    """`patched_forward`'s computation with per-frame steps on chunks of frames and the temporal
+    step on chunks of positions; same seams, same results up to rounding. Full-size tensors: the
+    input (the residual), the token stream (updated in place) and the output."""
+    batch_frames, _, height, width = hidden_states.shape
+    num_frames = image_only_indicator.shape[-1]
+    batch_size = batch_frames // num_frames
+    frames = chunking.frames_per_chunk
+
+    time_context = encoder_hidden_states
+    time_context_first_timestep = time_context[None, :].reshape(
+        batch_size, num_frames, -1, time_context.shape[-1]
+    )[:, 0]
+
+    def time_context_of(positions: int) -> torch.Tensor:
+        """Upstream's time_context broadcast to every position, for a chunk of positions."""
+        context = time_context_first_timestep[:, None].broadcast_to(
+            batch_size, positions, time_context.shape[-2], time_context.shape[-1]
+        )
+        return context.reshape(batch_size * positions, -1, time_context.shape[-1])
+
+    residual = hidden_states
+
+    def project_in(rows):
+        rows = self.norm(rows)
+        inner_dim = rows.shape[1]
+        rows = rows.permute(0, 2, 3, 1).reshape(rows.shape[0], height * width, inner_dim)
+        return self.proj_in(rows)
+
+    hidden_states = map_rows(project_in, residual, frames)
+    windows = active_windows(self, num_frames)
+    emb = frame_embedding(self, hidden_states, num_frames, batch_size, windows)
+    positions = positions_per_chunk(batch_frames, hidden_states.shape[1], frames)
+
+    for block, temporal_block in zip(self.transformer_blocks, self.temporal_transformer_blocks):
+        for start, end in chunk_ranges(batch_frames, frames):
+            rows_context = encoder_hidden_states
+            if encoder_hidden_states is not None and encoder_hidden_states.shape[0] == batch_frames:
+                rows_context = encoder_hidden_states[start:end]
+            if torch.is_grad_enabled() and self.gradient_checkpointing:
+                hidden_states[start:end] = self._gradient_checkpointing_func(
+                    block, hidden_states[start:end], None, rows_context, None
+                )
+            else:
+                hidden_states[start:end] = block(hidden_states[start:end], encoder_hidden_states=rows_context)
+        for start, end in chunk_ranges(hidden_states.shape[1], positions):
+            spatial = hidden_states[:, start:end]
+            mixed = temporal_mix(temporal_block, spatial, emb, time_context_of(end - start), num_frames, windows)
+            hidden_states[:, start:end] = self.time_mixer(x_spatial=spatial, x_temporal=mixed,
+                                                          image_only_indicator=image_only_indicator)
+
+    def project_out(rows, rows_residual):
+        rows = self.proj_out(rows)
+        rows = rows.reshape(rows.shape[0], height, width, rows.shape[-1]).permute(0, 3, 1, 2).contiguous()
+        return rows + rows_residual
+
+    return map_rows_in_place(project_out, hidden_states, frames, residual)
+
+
+def active_chunking(module, rows: int):
+    chunking = get_option(module, "frame_chunking")
+    return chunking if chunking is not None and chunking.applies_to(rows) else None
 
 
 def active_windows(module, num_frames: int):

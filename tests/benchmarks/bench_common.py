@@ -13,8 +13,11 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1] / "scripts"), str(HERE.parent / "support")]
 
 
-def setup_comfy():
-    """Put the found ComfyUI on sys.path (CPU mode without CUDA) and import this pack."""
+def setup_comfy(pytorch_attention: bool = False):
+    """Put the found ComfyUI on sys.path (CPU mode without CUDA) and import this pack.
+
+    `pytorch_attention`: use torch's fused attention (SDPA), as ComfyUI does on NVIDIA GPUs, instead
+    of the CPU default (sub-quadratic attention, whose chunking follows free memory)."""
     from find_comfyui import find_comfyui
     from pack_import import import_pack
 
@@ -26,6 +29,8 @@ def setup_comfy():
     import torch
 
     comfy.cli_args.args.cpu = not torch.cuda.is_available()
+    if pytorch_attention:
+        comfy.cli_args.args.use_pytorch_cross_attention = True
     import_pack()
 
 
@@ -73,13 +78,13 @@ class PeakMemory:
         return "cuda" if self.cuda else "cpu"
 
 
-def run_isolated(script: str, args: list[str]) -> dict:
-    """Run one measurement in a fresh process; it prints one JSON line last.
+def run_isolated(script: str, args: list[str], python: str | None = None) -> dict:
+    """Run one measurement in a fresh process (`python`, default this one); it prints one JSON line last.
 
     A fixed mmap threshold makes glibc hand big blocks back at once, so RSS follows live memory.
     """
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-    proc = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, env=env)
+    proc = subprocess.run([python or sys.executable, script, *args], capture_output=True, text=True, env=env)
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -35,6 +35,11 @@ def svd_unet_config(model_channels=320, channel_mult=(1, 1, 1, 1), num_res_block
     }
 
 
+def svd_xt_unet_config() -> dict:
+    """SVD / SVD-XT's own UNet as ComfyUI detects it from the checkpoint (1,524,623,082 parameters)."""
+    return svd_unet_config(channel_mult=(1, 2, 4, 4))
+
+
 def tiny_unet_config() -> dict:
     return svd_unet_config(model_channels=32, channel_mult=(1, 2), num_res_blocks=1, context_dim=32,
                            adm_in_channels=768, num_head_channels=16)

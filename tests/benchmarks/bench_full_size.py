@@ -21,8 +21,9 @@ table can be built incrementally in the background and reprinted with `--cached-
 * diffusers' `UNetSpatioTemporalConditionModel()` (its defaults are SVD-XT), as the pipeline runs
   it (cond + uncond batched): `diffusers_stock`, `diffusers_frame_chunking`;
 * the temporal VAE decoder (ComfyUI's), one decoder call: `decode_stock` (all T frames, what VAE
-  Decode needs for a seamless decode) and `decode_chunked_16_4_4` / `decode_chunked_8_2_2` (the
-  Chunked VAE Decode's largest chunk; its output is gathered off the GPU).
+  Decode needs for a seamless decode) and `decode_chunked_<chunk>_<overlap>_<crossfade>` (16/4/4,
+  8/2/2, 4/1/1: the Chunked VAE Decode's largest chunk; its output is gathered off the GPU; TFLOP
+  counts every chunk's frames, overlap included).
 
     COMFYUI_DIR=~/ComfyUI <comfyui venv>/bin/python tests/benchmarks/bench_full_size.py --frames 129 \\
         --methods stock,frame_chunking
@@ -56,6 +57,8 @@ FRAMES_PER_CHUNK = 8
 SVD_XT_PARAMETERS = 1_524_623_082  # diffusers' UNetSpatioTemporalConditionModel() (SVD-XT's UNet)
 CACHE_VERSION = 1
 GIB = 2 ** 30
+CARDS_GB = (8, 12, 16, 24)
+RESERVE_GIB = 1.0  # CUDA context and allocator slack, assumed: the table has neither
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ METHODS = [Method(name, "comfyui") for name in ("stock", "positions", "block", "
     + [Method(f"segment_k{k}_x{g}", "comfyui") for k, g in SEGMENTS] \
     + [Method("frame_chunking", "comfyui"), Method("frame_chunking_block", "comfyui"),
        Method("diffusers_stock", "diffusers", ("batched",)), Method("diffusers_frame_chunking", "diffusers", ("batched",))] \
-    + [Method(name, "decode", ("-",)) for name in ("decode_stock", "decode_chunked_16_4_4", "decode_chunked_8_2_2")]
+    + [Method(name, "decode", ("-",))
+       for name in ("decode_stock", "decode_chunked_16_4_4", "decode_chunked_8_2_2", "decode_chunked_4_1_1")]
 BY_NAME = {m.name: m for m in METHODS}
 
 
@@ -298,9 +302,10 @@ def interpreter(kind: str, args) -> str:
 
 
 def code_version() -> str:
-    """Results are reused while the benchmark and the pack's code are unchanged."""
+    """Results are reused while the pack's code and CACHE_VERSION (bumped when a measurement changes)
+    are unchanged."""
     digest = hashlib.sha256(str(CACHE_VERSION).encode())
-    for path in sorted([Path(__file__)] + list((REPO / "nodes").rglob("*.py"))):
+    for path in sorted((REPO / "nodes").rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -338,6 +343,39 @@ def print_table(results: dict, args) -> None:
             print(f"| {frames} | {method} | {cfg} | {r['flops'] / 1e12:.1f} | {r['peak_bytes'] / GIB:.2f} |")
     print()
     print_floor(results)
+    print()
+    print_longest(results)
+
+
+def fits(results: dict, method: str, cfg: str, budget: float) -> str:
+    """The longest T whose (linearly interpolated) peak fits `budget` bytes, from the measured rows."""
+    points = sorted((f, r["peak_bytes"]) for (f, m, c), r in results.items() if m == method and c == cfg)
+    if len(points) < 2:
+        return "?"
+    if BY_NAME[method].kind == "decode" and method != "decode_stock" or method.startswith(("segment", "context")):
+        return "any" if max(p for _, p in points) <= budget else "no"  # bounded by a chunk / window / segment
+    if points[0][1] > budget:
+        return f"< {points[0][0]}"
+    for (f0, p0), (f1, p1) in zip(points, points[1:]):
+        if p1 > budget:
+            return str(int(f0 + (budget - p0) / (p1 - p0) * (f1 - f0)))
+    (f0, p0), (f1, p1) = points[-2:]
+    slope = (p1 - p0) / (f1 - f0)
+    return f"~{int(f1 + (budget - p1) / slope)}" if slope > 0 else "any"
+
+
+def print_longest(results: dict) -> None:
+    budgets = [gb * GIB - RESERVE_GIB * GIB for gb in CARDS_GB]
+    print(f"Longest whole video per card (T with peak <= card - {RESERVE_GIB:g} GiB, interpolated between measured "
+          f"T; ~ = extrapolated past the longest measured; any = memory does not grow with T; no = does not fit):")
+    print()
+    print("| method | cfg | " + " | ".join(f"{gb} GB" for gb in CARDS_GB) + " |")
+    print("|---|---|" + "---|" * len(CARDS_GB))
+    for method in BY_NAME.values():
+        for cfg in method.cfg:
+            if any(m == method.name and c == cfg for (_, m, c) in results):
+                cells = [fits(results, method.name, cfg, budget) for budget in budgets]
+                print(f"| {method.name} | {cfg} | " + " | ".join(cells) + " |")
 
 
 def print_floor(results: dict) -> None:

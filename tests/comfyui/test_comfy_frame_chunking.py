@@ -11,11 +11,13 @@ from comfy_sampling import (
 
 
 from longer_video.nodes.comfy_patches.frame_chunking import FrameChunkedMemory, apply_frame_chunking
+from longer_video.nodes.comfy_patches.freenoise import apply_freenoise
 from longer_video.nodes.comfy_patches.temporal_positions import apply_temporal_positions
 from longer_video.nodes.comfy_patches.windowed_attention import apply_windowed_attention
 from longer_video.nodes.frame_chunking import LongerVideoFrameChunking
 from longer_video.nodes.techniques.errors import InputError
 from longer_video.nodes.techniques.frame_chunking import FrameChunkingSettings
+from longer_video.nodes.techniques.freenoise import FreeNoiseSettings
 from longer_video.nodes.techniques.temporal_positions import PositionSettings
 from longer_video.nodes.techniques.windowed_attention import WindowSettings
 
@@ -155,10 +157,18 @@ def test_composes_with_comfy_context_windows(stock64):
     assert max_difference(a, reference) <= SAMPLING_TOLERANCE and max_difference(b, reference) <= SAMPLING_TOLERANCE
 
 
-def test_ksampler_output_is_unchanged(stock64):
+def test_ksampler_output_with_freenoise_and_linear_cfg_is_unchanged(stock64):
+    from comfy_extras.nodes_video_model import VideoLinearCFGGuidance
+
+    def linear_cfg(model):  # ComfyUI's own model patch (a sampler CFG function)
+        return VideoLinearCFGGuidance().patch(model, 1.0)[0]
+
     positive, negative, latent = conditioning(clip_embeds(5), keyframe_latents(5), 4, "hold", False)
-    ours = ksample(chunked(stock64, 3), positive, negative, latent)["samples"]
-    assert max_difference(ours, ksample(stock64, positive, negative, latent)["samples"]) <= SAMPLING_TOLERANCE
+    noise = FreeNoiseSettings(8, 3, "shuffle")
+    reference = ksample(linear_cfg(apply_freenoise(stock64, noise)), positive, negative, latent)["samples"]
+    for patched in (linear_cfg(apply_freenoise(chunked(stock64, 3), noise)),
+                    chunked(apply_freenoise(linear_cfg(stock64), noise), 3)):
+        assert max_difference(ksample(patched, positive, negative, latent)["samples"], reference) <= SAMPLING_TOLERANCE
 
 
 def test_node_returns_a_clone_and_names_itself_on_bad_models(stock):

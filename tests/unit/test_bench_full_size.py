@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from bench_full_size import GIB, fits  # noqa: E402
+from bench_full_size import GIB, fits
 
 
 def rows(method, cfg, points):

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import chunked_decode, frame_chunking, freenoise, keyframe_interpolation, temporal_positions, windowed_attention
+from . import (
+    chunked_decode, continuation, frame_chunking, freenoise, keyframe_interpolation, temporal_positions, windowed_attention,
+)
 
-NODE_MODULES = (temporal_positions, windowed_attention, freenoise, frame_chunking, keyframe_interpolation,
+NODE_MODULES = (temporal_positions, windowed_attention, freenoise, frame_chunking, keyframe_interpolation, continuation,
                 chunked_decode)
 
 

@@ -5,6 +5,7 @@ Every patch is undone by its `remove_*` function (or, for `interpolate_keyframes
 returns) and keeps accelerate's offload hooks working.
 """
 from .chunked_decode import apply_chunked_decode, decode_latents_chunked, remove_chunked_decode
+from .continuation import continue_video
 from .frame_chunking import apply_frame_chunking, remove_frame_chunking
 from .freenoise import freenoise_latents
 from .keyframe_interpolation import interpolate_keyframes
@@ -16,6 +17,7 @@ __all__ = [
     "apply_frame_chunking",
     "apply_temporal_positions",
     "apply_windowed_attention",
+    "continue_video",
     "decode_latents_chunked",
     "freenoise_latents",
     "interpolate_keyframes",

@@ -20,6 +20,17 @@ const output = (fps, prefix, sampler) => ({
   10: { type: "PreviewImage", title: "Frames", inputs: { images: [7, 0] } },
 });
 const OUTPUT_GROUP = { title: "Decode and save", columns: [[7, 10], [8, 9]] };
+// One continuation: Continue Video (id), its sampler (id+1) and the join (id+2) onto `video`.
+const CONTINUATION = { method: "injection", overlap_frames: 4, new_frames: 24, motion_bucket_id: 127, fps: 6,
+  augmentation_level: 0, history_scale: 1, guidance_weight: 1 };
+const continuation = (id, clip, video, seed, frames) => ({
+  [id]: { type: "LongerVideoContinue", title: `Clip ${clip}: +24 frames`, widgets: CONTINUATION,
+          inputs: { clip_vision: [1, 1], previous_latent: video, clip_image: [2, 0] } },
+  [id + 1]: { type: "KSampler", title: `Clip ${clip} sampler`, widgets: { ...SAMPLER, seed, cfg: 2.5, denoise: 1 },
+              inputs: { model: [5, 0], positive: [id, 0], negative: [id, 1], latent_image: [id, 2] } },
+  [id + 2]: { type: "LongerVideoJoinClips", title: `Video: ${frames} frames`, widgets: { crossfade: true },
+              inputs: { video, clip: [id + 1, 0] } },
+});
 
 export const WORKFLOWS = [
   {
@@ -161,6 +172,45 @@ constant cfg 2 (no CFG ramp: the pinned keyframes need none).
       { title: "Model", columns: [[1]] },
       { title: "Your keyframes", columns: [[2, 21, 22], [23]] },
       { title: "Sample 25 frames", columns: [[13], [16]] },
+      OUTPUT_GROUP,
+    ],
+  },
+  {
+    twin: "svd_longer_video_continued_97_frames",
+    file: "97 frames - continued 3 times",
+    thumbnail: ["97 frames", "25 from 1 image", "then 3 x 24 more", "continued"],
+    note: `## 97 frames by continuing a clip 3 times
+**Clip 1:** stock SVD-XT makes 25 frames from the image. **Continue Video** starts each next clip
+from the last 4 frames of the video so far (*injection*: they are held exactly while sampling) and
+adds 24 new frames; **Join Clips** appends them without repeating the overlap: 25 -> 49 -> 73 -> 97.
+Each clip samples 28 frames, so **YaRN positions** keep them in SVD-XT's trained range.
+
+- **Checkpoint:** \`svd_xt.safetensors\` in \`models/checkpoints\`.
+- **Change:** the image in *Init image*; *new_frames* / *overlap_frames* in the *Clip* nodes; the
+  *seed* of each sampler (different seeds, or every clip repeats the same motion). Copy a
+  *Continue / Sampler / Join* group for more clips.
+- **Cost:** memory of one 28-frame clip at a time, whatever the length; time grows with the clips.`,
+    nodes: {
+      1: loader,
+      2: { type: "LoadImage", title: "Init image", widgets: { image: "example.png" } },
+      3: { type: "SVD_img2vid_Conditioning", title: "Clip 1: 25 frames",
+           widgets: { width: 1024, height: 576, video_frames: 25, motion_bucket_id: 127, fps: 6, augmentation_level: 0 },
+           inputs: { clip_vision: [1, 1], init_image: [2, 0], vae: [1, 2] } },
+      4: { type: "VideoLinearCFGGuidance", title: "CFG ramp from frame 0", widgets: { min_cfg: 1 }, inputs: { model: [1, 0] } },
+      5: { type: "LongerVideoTemporalPositions", title: "YaRN positions", widgets: POSITIONS, inputs: { model: [4, 0] } },
+      6: { type: "KSampler", title: "Clip 1 sampler", widgets: { ...SAMPLER, cfg: 2.5, denoise: 1 },
+           inputs: { model: [5, 0], positive: [3, 0], negative: [3, 1], latent_image: [3, 2] } },
+      ...continuation(13, 2, [6, 0], 43, 49),
+      ...continuation(16, 3, [15, 0], 44, 73),
+      ...continuation(19, 4, [18, 0], 45, 97),
+      ...output(6, "video/longer_video_continued_97", 21),
+    },
+    groups: [
+      { title: "Model and image", columns: [[1, 2]] },
+      { title: "Clip 1: 25 frames", columns: [[3, 4], [5, 6]] },
+      { title: "Clip 2: 49 frames", columns: [[13], [14, 15]] },
+      { title: "Clip 3: 73 frames", columns: [[16], [17, 18]] },
+      { title: "Clip 4: 97 frames", columns: [[19], [20, 21]] },
       OUTPUT_GROUP,
     ],
   },

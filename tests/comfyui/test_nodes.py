@@ -4,6 +4,7 @@ import torch
 from comfy_models import build_svd_model, build_svd_vae, model_patcher, run_patched, svd_inputs, tiny_unet_config
 
 from longer_video.nodes.chunked_decode import LongerVideoChunkedDecode
+from longer_video.nodes.continuation import LongerVideoContinue, LongerVideoJoinClips
 from longer_video.nodes.extension import LongerVideoExtension
 from longer_video.nodes.frame_chunking import LongerVideoFrameChunking
 from longer_video.nodes.freenoise import LongerVideoFreeNoise
@@ -13,7 +14,8 @@ from longer_video.nodes.techniques.temporal_positions import PositionSettings
 from longer_video.nodes.windowed_attention import LongerVideoWindowedAttention
 
 ALL_NODES = (LongerVideoTemporalPositions, LongerVideoWindowedAttention, LongerVideoFreeNoise, LongerVideoFrameChunking,
-             LongerVideoKeyframeConditioning, LongerVideoKeyframeSampler, LongerVideoChunkedDecode)
+             LongerVideoKeyframeConditioning, LongerVideoKeyframeSampler, LongerVideoContinue, LongerVideoJoinClips,
+             LongerVideoChunkedDecode)
 
 
 def test_extension_lists_every_node():

@@ -24,11 +24,12 @@ class LongerVideoContinue(io.ComfyNode):
                 "SVD conditioning for the next clip of a video: overlap_frames + new_frames frames that start from "
                 "the last overlap_frames frames of the previous clip. Sample it with KSampler (or the Keyframe "
                 "Sampler, whole mode), then append it with Join Clips; repeat for an open-ended video. "
-                "injection holds the overlap exactly (cheapest, most stable). history_cfg adds a guidance term "
-                "for the history: one extra model evaluation of the clip per step (about 1.5x the time with CFG). "
-                "reconstruction backpropagates through the whole model at every step: about 3x the time of "
-                "plain sampling and training-level memory (activations of every layer kept for the backward "
-                "pass, plus a copy of the weights), so use it only on a GPU with memory to spare."
+                "injection holds the overlap exactly (no extra cost; the most stable). history_cfg adds a guidance "
+                "term for the history: one extra model evaluation of the clip per step (1.8x the time of injection "
+                "in the pack's CPU benchmark). reconstruction backpropagates through the whole model at every step: "
+                "1.9x the time and 16x the peak memory of injection in that benchmark (a 212M-parameter UNet); at "
+                "full size training-level memory (every layer's activations kept for the backward pass, plus a copy "
+                "of the weights), so use it only on a GPU with memory to spare."
             ),
             inputs=[
                 io.ClipVision.Input("clip_vision", tooltip="The CLIP vision model from the SVD checkpoint loader."),
@@ -46,8 +47,9 @@ class LongerVideoContinue(io.ComfyNode):
                                tooltip="injection: the overlap frames are the previous clip's, held exactly through "
                                        "sampling (any sampler). history_cfg: the history conditions the clip through "
                                        "SVD's concat latent with its own guidance scale (one extra model evaluation "
-                                       "per step). reconstruction: reconstruction guidance, a gradient through the "
-                                       "model every step (about 3x time, training-level memory)."),
+                                       "per step, 1.8x time). reconstruction: reconstruction guidance, a gradient "
+                                       "through the model every step (1.9x time, 16x memory in the CPU benchmark; "
+                                       "training-level memory at full size)."),
                 io.Int.Input("overlap_frames", default=default(ContinuationSettings, "overlap_frames"), min=1, max=64,
                              tooltip="m: frames of the previous clip the new clip starts from (fewer than the "
                                      "previous clip has). 4 is a good start."),
@@ -70,7 +72,8 @@ class LongerVideoContinue(io.ComfyNode):
                                max=100.0, step=0.05,
                                tooltip="reconstruction only: w in x0 - (w/2) grad ||x0[overlap] - known||^2. 0 = no "
                                        "guidance; 1 pulls the overlap fully onto the known frames where the model "
-                                       "is near the identity (late steps). Costs a backward pass every step."),
+                                       "is near the identity (late steps), above 2 overshoots there. Costs a "
+                                       "backward pass every step."),
             ],
             outputs=[
                 io.Conditioning.Output(display_name="positive"),

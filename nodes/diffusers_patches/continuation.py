@@ -14,6 +14,7 @@ the call (gone when it returns, accelerate's offload hooks kept):
     the pipeline's x0 becomes `x0 - (w/2) grad_x ||x0[overlap] - known||^2`.
 The pipeline's `image` is the CLIP image (default: the last previous frame); its own concat latent is
 replaced by the hints. Latents in and out are the pipeline's (scaled, `output_type="latent"`).
+reconstruction reads sigma from the scheduler, so it needs SVD's own (Euler, v-prediction).
 """
 from __future__ import annotations
 
@@ -146,6 +147,15 @@ def reconstruction_forward(pipe, known: torch.Tensor, guidance_weight: float):
     return forward
 
 
+def require_euler_v_prediction(scheduler) -> None:
+    """reconstruction rebuilds the pipeline's x0 estimate as SVD's Euler scheduler computes it."""
+    config = getattr(scheduler, "config", None)
+    if getattr(config, "prediction_type", None) != "v_prediction" or not hasattr(scheduler, "sigmas") \
+            or not hasattr(scheduler, "step_index"):
+        raise InputError(f"method 'reconstruction' needs SVD's own scheduler (EulerDiscreteScheduler, v_prediction); "
+                         f"the pipeline has {type(scheduler).__name__}")
+
+
 def continue_video(pipe, previous_frames=None, settings: ContinuationSettings = ContinuationSettings(),
                    clip_image=None, previous_latents: torch.Tensor | None = None, num_inference_steps: int = 25,
                    noise_aug_strength: float = 0.0, generator: torch.Generator | None = None, **pipe_kwargs):
@@ -162,6 +172,8 @@ def continue_video(pipe, previous_frames=None, settings: ContinuationSettings = 
         raise InputError(f"continue_video sets {', '.join(taken)} itself (use settings and the previous clip)")
     if pipe_kwargs.get("num_videos_per_prompt", 1) != 1:
         raise InputError("num_videos_per_prompt must be 1: a continuation extends one video")
+    if settings.method == "reconstruction":
+        require_euler_v_prediction(pipe.scheduler)
     generator = generator or torch.Generator().manual_seed(0)
     m, n = settings.overlap_frames, settings.new_frames
     pins, hint_known, size, last_frame = _previous(pipe, previous_frames, previous_latents, m, noise_aug_strength,

@@ -176,6 +176,15 @@ def test_bad_input_names_the_argument(pipe, frames, kwargs, word):
     assert_unpatched(pipe)
 
 
+def test_reconstruction_refuses_a_scheduler_it_cannot_read(pipe, frames):
+    from diffusers import EulerDiscreteScheduler
+
+    other = copy.copy(pipe)
+    other.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config, prediction_type="epsilon")
+    with pytest.raises(lv.InputError, match="reconstruction"):
+        lv.continue_video(other, frames, lv.ContinuationSettings(M, N, "reconstruction"), num_inference_steps=1)
+
+
 @pytest.mark.parametrize("kwargs, word", [
     ({"overlap_frames": 0}, "overlap_frames"), ({"new_frames": 0}, "new_frames"), ({"method": "inpaint"}, "method"),
     ({"history_scale": -1.0}, "history_scale"), ({"guidance_weight": -1.0}, "guidance_weight"),

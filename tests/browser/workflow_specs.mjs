@@ -202,15 +202,17 @@ Each clip samples 28 frames, so **YaRN positions** keep them in SVD-XT's trained
            inputs: { model: [5, 0], positive: [3, 0], negative: [3, 1], latent_image: [3, 2] } },
       ...continuation(13, 2, [6, 0], 43, 49),
       ...continuation(16, 3, [15, 0], 44, 73),
-      ...continuation(19, 4, [18, 0], 45, 97),
-      ...output(6, "video/longer_video_continued_97", 21),
+      // ids from 24: 21 and 22 are image nodes in another example, and the frontend that builds these
+      // keeps image previews by node id across workflows
+      ...continuation(24, 4, [18, 0], 45, 97),
+      ...output(6, "video/longer_video_continued_97", 26),
     },
     groups: [
       { title: "Model and image", columns: [[1, 2]] },
       { title: "Clip 1: 25 frames", columns: [[3, 4], [5, 6]] },
       { title: "Clip 2: 49 frames", columns: [[13], [14, 15]] },
       { title: "Clip 3: 73 frames", columns: [[16], [17, 18]] },
-      { title: "Clip 4: 97 frames", columns: [[19], [20, 21]] },
+      { title: "Clip 4: 97 frames", columns: [[24], [25, 26]] },
       OUTPUT_GROUP,
     ],
   },

@@ -6,15 +6,15 @@ from comfy_server import execution_error
 from server_prompts import api_twin, count_video_frames, saved_latent, tiny, with_saved_latents
 
 CONTINUED = "svd_longer_video_continued_97_frames"
-CONTINUES = ("13", "16", "19")
-SAMPLERS = ("14", "17", "20")
-JOINS = ("15", "18", "21")
+CONTINUES = ("13", "16", "24")
+SAMPLERS = ("14", "17", "25")
+JOINS = ("15", "18", "26")
 
 
 def two_clips(method: str, new_frames: int = 4) -> dict:
     """The shipped workflow cut after its first continuation (clip 1 + one short clip), decoded from that join."""
     prompt = tiny(api_twin(CONTINUED))
-    for node in ("16", "17", "18", "19", "20", "21"):
+    for node in CONTINUES[1:] + SAMPLERS[1:] + JOINS[1:]:
         del prompt[node]
     prompt["13"]["inputs"].update(method=method, new_frames=new_frames)
     prompt["7"]["inputs"]["samples"] = ["15", 0]

@@ -50,7 +50,7 @@ class HistoryGuidance:
             self.history_hints = self.history_hints.to(device_or_dtype)
         return self
 
-    def __call__(self, executor, x, timestep, model_options={}, seed=None):  # noqa: B006 (ComfyUI's signature)
+    def __call__(self, executor, x, timestep, model_options={}, seed=None):
         options = dict(model_options)
         options["sampler_post_cfg_function"] = list(model_options.get("sampler_post_cfg_function", [])) + [self.post_cfg]
         return executor(x, timestep, options, seed)
@@ -90,7 +90,7 @@ class ReconstructionGuidance:
             self.known = self.known.to(device_or_dtype)
         return self
 
-    def __call__(self, executor, x, timestep, model_options={}, seed=None):  # noqa: B006 (ComfyUI's signature)
+    def __call__(self, executor, x, timestep, model_options={}, seed=None):
         model = executor.class_obj.inner_model
         with torch.inference_mode(False), torch.enable_grad(), input_gradients_only(model):
             known = model.process_latent_in(self.known.to(device=x.device, dtype=x.dtype).clone())

@@ -20,7 +20,7 @@ import torch
 from einops import rearrange, repeat
 
 from ..techniques.errors import InputError
-from ..techniques.frame_chunking import chunk_ranges, map_rows, map_rows_in_place, positions_per_chunk
+from ..techniques.frame_chunking import chunk_ranges, map_rows, positions_per_chunk
 from ..techniques.temporal_positions import frame_position_embedding
 from ..techniques.windowed_attention import banded_attention, run_block_windows
 from .options import get_option
@@ -209,7 +209,7 @@ def frame_chunked_forward(self, x, context, time_context, timesteps, image_only_
             rows_x = self.proj_out(rows_x)
         return rows_x + rows_in
 
-    return map_rows_in_place(project_out, x, frames, x_in)
+    return map_rows(project_out, x, frames, x_in, in_place=True)
 
 
 def active_chunking(transformer_options: dict, rows: int):

@@ -12,7 +12,7 @@ import contextlib
 import functools
 from typing import Callable
 
-from .video_transformer import FORWARD_SLOTS
+from .video_transformer import restore_forward
 
 
 @contextlib.contextmanager
@@ -26,12 +26,4 @@ def wrapped_forward(module, wrapper: Callable):
     try:
         yield
     finally:
-        for name in FORWARD_SLOTS:
-            if module.__dict__.get(name) is not ours:
-                continue
-            if saved is not None:
-                module.__dict__[name] = saved
-            elif name == "forward":
-                del module.__dict__["forward"]
-            else:  # accelerate hooked the module during the call: it holds the class forward, as it would have
-                module.__dict__[name] = type(module).forward.__get__(module)
+        restore_forward(module, ours, saved)

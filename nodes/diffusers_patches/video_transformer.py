@@ -20,7 +20,7 @@ import functools
 import torch
 
 from ..techniques.errors import InputError
-from ..techniques.frame_chunking import chunk_ranges, map_rows, map_rows_in_place, positions_per_chunk
+from ..techniques.frame_chunking import chunk_ranges, map_rows, positions_per_chunk
 from ..techniques.temporal_positions import frame_position_embedding
 from ..techniques.windowed_attention import banded_attention, run_block_windows
 from ..upstream import DIFFUSERS_FORWARD, warn_once_if_changed
@@ -104,15 +104,26 @@ def original_forward(module):
 
 def uninstall_forward(module) -> None:
     saved = module.__dict__.pop(SAVED_FORWARD_ATTR, None)
+    restore_forward(module, module.__dict__.pop(INSTALLED_ATTR, None), saved)
+
+
+def restore_forward(module, ours, saved) -> None:
+    """Put `saved` (None: the class forward) back in whichever slot now holds `ours`.
+
+    accelerate may have hooked the module after our patch (our forward then sits in `_old_forward`):
+    that slot gets the class forward, as it would have held.
+    """
+    if ours is None:
+        return
     for slot in FORWARD_SLOTS:
-        if _ours(module, module.__dict__.get(slot)):
-            if saved is not None:
-                module.__dict__[slot] = saved
-            elif slot == "forward":
-                del module.__dict__["forward"]
-            else:  # accelerate hooked the module after our patch: give it the class forward, as it would hold
-                module.__dict__[slot] = type(module).forward.__get__(module)
-    module.__dict__.pop(INSTALLED_ATTR, None)
+        if module.__dict__.get(slot) is not ours:
+            continue
+        if saved is not None:
+            module.__dict__[slot] = saved
+        elif slot == "forward":
+            del module.__dict__["forward"]
+        else:
+            module.__dict__[slot] = type(module).forward.__get__(module)
 
 
 def patched_forward(self, hidden_states, encoder_hidden_states=None, image_only_indicator=None, return_dict=True):
@@ -234,7 +245,7 @@ def frame_chunked_forward(self, hidden_states, encoder_hidden_states, image_only
         rows = rows.reshape(rows.shape[0], height, width, rows.shape[-1]).permute(0, 3, 1, 2).contiguous()
         return rows + rows_residual
 
-    return map_rows_in_place(project_out, hidden_states, frames, residual)
+    return map_rows(project_out, hidden_states, frames, residual, in_place=True)
 
 
 def active_chunking(module, rows: int):

@@ -53,29 +53,16 @@ def positions_per_chunk(rows: int, positions: int, frames_per_chunk: int) -> int
     return max(1, min(positions, (frames_per_chunk * positions) // max(rows, 1)))
 
 
-def map_rows(function: Callable[..., torch.Tensor], x: torch.Tensor, size: int, *per_row) -> torch.Tensor:
+def map_rows(function: Callable[..., torch.Tensor], x: torch.Tensor, size: int, *per_row,
+             in_place: bool = False) -> torch.Tensor:
     """`function(x[a:b], *(t[a:b] for t in per_row))` over chunks of rows, stacked into one tensor.
 
     Tensors in `per_row` whose first dimension is not x's (broadcast ones) are passed whole. Only
     one chunk's intermediates exist at a time; the output is allocated once, from the first chunk.
-    """
-    rows = x.shape[0]
-    out = None
-    for start, end in chunk_ranges(rows, size):
-        extra = [t[start:end] if torch.is_tensor(t) and t.ndim > 0 and t.shape[0] == rows else t for t in per_row]
-        y = function(x[start:end], *extra)
-        if out is None:
-            out = y.new_empty((rows,) + tuple(y.shape[1:]))
-        out[start:end] = y
-    return out
-
-
-def map_rows_in_place(function: Callable[..., torch.Tensor], x: torch.Tensor, size: int, *per_row) -> torch.Tensor:
-    """`map_rows`, with the output written over x's storage when it has x's size and dtype.
-
-    Rows a..b of a contiguous (N, ...) tensor occupy the same span of storage whatever the
-    trailing shape, and a chunk's output is computed before it is written, so no row is
-    overwritten before it is read. x must not be used afterwards.
+    `in_place`: the output is written over x's storage when it has x's size and dtype. Rows a..b of
+    a contiguous (N, ...) tensor occupy the same span of storage whatever the trailing shape, and a
+    chunk's output is computed before it is written, so no row is overwritten before it is read; x
+    must not be used afterwards.
     """
     rows = x.shape[0]
     out = None
@@ -84,7 +71,7 @@ def map_rows_in_place(function: Callable[..., torch.Tensor], x: torch.Tensor, si
         y = function(x[start:end], *extra)
         if out is None:
             shape = (rows,) + tuple(y.shape[1:])
-            fits = x.is_contiguous() and y.dtype == x.dtype and x.numel() == rows * y[0].numel()
+            fits = in_place and x.is_contiguous() and y.dtype == x.dtype and x.numel() == rows * y[0].numel()
             out = x.view(shape) if fits else y.new_empty(shape)
         out[start:end] = y
     return out

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from longer_video.nodes.techniques.errors import InputError
 from longer_video.nodes.techniques.frame_chunking import (
     FrameChunkingSettings, TemporalResBlockSteps, chunk_ranges, group_normalize, group_statistics, map_rows,
-    map_rows_in_place, positions_per_chunk, temporal_resblock_in_chunks, unet_frame_floor,
+    positions_per_chunk, temporal_resblock_in_chunks, unet_frame_floor,
 )
 
 
@@ -43,9 +43,9 @@ def test_map_rows_equals_one_call_and_slices_per_row_arguments():
 def test_map_rows_in_place_reuses_the_input_storage_when_the_output_fits():
     x = torch.randn(10, 6, 4)
     expected = (x * 2).reshape(10, 4, 6)
-    out = map_rows_in_place(lambda rows: (rows * 2).reshape(rows.shape[0], 4, 6), x, 3)
+    out = map_rows(lambda rows: (rows * 2).reshape(rows.shape[0], 4, 6), x, 3, in_place=True)
     assert torch.equal(out, expected) and out.data_ptr() == x.data_ptr()
-    wider = map_rows_in_place(lambda rows: torch.cat([rows, rows], 1), torch.randn(10, 6, 4), 3)
+    wider = map_rows(lambda rows: torch.cat([rows, rows], 1), torch.randn(10, 6, 4), 3, in_place=True)
     assert wider.shape == (10, 12, 4)
 
 

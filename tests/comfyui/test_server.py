@@ -1,8 +1,7 @@
 """Server tier: a real ComfyUI (CPU) with the pack in custom_nodes, driven through its HTTP API."""
-import json
 
 import pytest
-from comfy_server import execution_error
+from comfy_server import assert_refused, execution_error
 from server_prompts import CKPT, ROOT, count_video_frames, start_server, stock_path, tiny
 from server_prompts import api_twin as shipped_prompt
 
@@ -68,15 +67,10 @@ def test_example_workflow_runs_and_leaves_no_patch_behind(server, comfyui_dir, t
     ("5", {"yarn_alpha": 3.0, "yarn_beta": 2.0}, ["LongerVideoTemporalPositions", "yarn_alpha"]),
     ("5", {"mode": "cubic"}, ["LongerVideoTemporalPositions", "mode"]),
 ])
-def test_bad_settings_are_refused_before_running(server, node, changes, words):
+def test_bad_settings_are_refused_before_running(server, comfyui_dir, node, changes, words):
     prompt = tiny(api_twin())
     prompt[node]["inputs"].update(changes)
-    status, body = server.post("/prompt", {"prompt": prompt})
-    assert status == 400
-    text = json.dumps(body.get("node_errors", {}).get(node, body))
-    for word in words:
-        assert word in text, text
-    assert server.get("/system_stats")  # still serving
+    assert_refused(server, comfyui_dir, prompt, node, *words)
 
 
 def test_wrong_latent_fails_at_execution_naming_node_and_input(server):

@@ -131,3 +131,21 @@ def execution_error(entry: dict) -> dict:
         if kind == "execution_error":
             return data
     raise AssertionError(f"no execution_error in {json.dumps(entry['status'])[:2000]}")
+
+
+def assert_refused(server, comfyui_dir, prompt: dict, node: str, *words: str) -> None:
+    """`prompt` is refused naming `node` and `words` (node type, input, allowed values): by /prompt, or
+    on ComfyUI 0.3.x, whose /prompt does not check V3 nodes' combo values, by the node when it runs."""
+    from find_comfyui import comfyui_version
+
+    status, body = server.post("/prompt", {"prompt": prompt})
+    if status == 400:
+        text = json.dumps(body.get("node_errors", {}).get(node, body))
+    else:
+        assert comfyui_version(comfyui_dir).startswith("0.3."), body
+        error = execution_error(server.wait(body["prompt_id"], timeout=600))
+        assert error["node_id"] == node and "Traceback" not in error["exception_message"], error
+        text = error["exception_message"]
+    for word in words:
+        assert word in text, text
+    assert server.get("/system_stats")  # still serving

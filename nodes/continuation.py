@@ -25,9 +25,9 @@ class LongerVideoContinue(io.ComfyNode):
                 "the last overlap_frames frames of the previous clip. Sample it with KSampler (or the Keyframe "
                 "Sampler, whole mode), then append it with Join Clips; repeat for an open-ended video. "
                 "injection holds the overlap exactly (no extra cost; the most stable). history_cfg adds a guidance "
-                "term for the history: one extra model evaluation of the clip per step (1.8x the time of injection "
+                "term for the history: one extra model evaluation of the clip per step (1.7x the time of injection "
                 "in the pack's CPU benchmark). reconstruction backpropagates through the whole model at every step: "
-                "1.9x the time and 16x the peak memory of injection in that benchmark (a 212M-parameter UNet); at "
+                "2.0x the time and 20x the peak memory of injection in that benchmark (a 212M-parameter UNet); at "
                 "full size training-level memory (every layer's activations kept for the backward pass, plus a copy "
                 "of the weights), so use it only on a GPU with memory to spare."
             ),
@@ -47,8 +47,8 @@ class LongerVideoContinue(io.ComfyNode):
                                tooltip="injection: the overlap frames are the previous clip's, held exactly through "
                                        "sampling (any sampler). history_cfg: the history conditions the clip through "
                                        "SVD's concat latent with its own guidance scale (one extra model evaluation "
-                                       "per step, 1.8x time). reconstruction: reconstruction guidance, a gradient "
-                                       "through the model every step (1.9x time, 16x memory in the CPU benchmark; "
+                                       "per step, 1.7x time). reconstruction: reconstruction guidance, a gradient "
+                                       "through the model every step (2.0x time, 20x memory in the CPU benchmark; "
                                        "training-level memory at full size)."),
                 io.Int.Input("overlap_frames", default=default(ContinuationSettings, "overlap_frames"), min=1, max=64,
                              tooltip="m: frames of the previous clip the new clip starts from (fewer than the "

@@ -4,7 +4,8 @@ import copy
 
 import pytest
 import torch
-from accelerate.hooks import ModelHook, add_hook_to_module, remove_hook_from_module
+from accelerate.hooks import add_hook_to_module, remove_hook_from_module
+from accelerate_hooks import CountingHook
 from diffusers.models.resnet import SpatioTemporalResBlock
 from diffusers.models.transformers.transformer_temporal import TransformerSpatioTemporalModel
 from diffusers_models import run_unet, tiny_pipeline, unet_inputs
@@ -108,16 +109,6 @@ def test_keyframe_interpolation_is_unchanged():
     assert reference.shape[1] == 17
     lv.apply_frame_chunking(pipe, lv.FrameChunkingSettings(6))
     assert max_difference(interpolate(pipe), reference) <= 1e-9
-
-
-class CountingHook(ModelHook):
-    def __init__(self):
-        super().__init__()
-        self.calls = 0
-
-    def pre_forward(self, module, *args, **kwargs):
-        self.calls += 1
-        return args, kwargs
 
 
 @pytest.mark.parametrize("hooks_first", [True, False])

@@ -7,7 +7,8 @@ import copy
 
 import pytest
 import torch
-from accelerate.hooks import ModelHook, add_hook_to_module, remove_hook_from_module
+from accelerate.hooks import add_hook_to_module, remove_hook_from_module
+from accelerate_hooks import CountingHook
 from diffusers.models.transformers.transformer_temporal import TransformerSpatioTemporalModel
 from diffusers_models import run_unet, tiny_pipeline, unet_inputs
 
@@ -15,16 +16,6 @@ import longer_video as lv
 
 TRAINED = 8
 SIZE = 32
-
-
-class CountingHook(ModelHook):
-    def __init__(self):
-        super().__init__()
-        self.calls = 0
-
-    def pre_forward(self, module, *args, **kwargs):
-        self.calls += 1
-        return args, kwargs
 
 
 def patch_all(unet):

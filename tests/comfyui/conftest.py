@@ -58,3 +58,20 @@ def server(comfyui_dir, tiny_checkpoint, tmp_path_factory):
 @pytest.fixture(scope="session")
 def object_info(server):
     return server.get("/object_info")
+
+
+@pytest.fixture(scope="module")
+def clip_vision(tmp_path_factory):
+    """The tiny CLIP vision tower the module tests condition on (one per test module, as before)."""
+    from comfy_models import build_clip_vision
+    from comfy_sampling import CONFIG
+
+    return build_clip_vision(CONFIG["context_dim"], tmp_path_factory.mktemp("clip"))
+
+
+@pytest.fixture(scope="module")
+def vae():
+    """The tiny SVD VAE (temporal decoder) of the module tests."""
+    from comfy_models import build_svd_vae
+
+    return build_svd_vae()

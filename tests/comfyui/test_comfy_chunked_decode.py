@@ -1,18 +1,13 @@
 """Module tier: chunked decoding with ComfyUI's SVD VAE (random weights, real comfy.sd.VAE)."""
 import pytest
 import torch
-from comfy_models import build_svd_vae, sd_image_vae_state_dict
+from comfy_models import sd_image_vae_state_dict
 
 from longer_video.nodes.chunked_decode import LongerVideoChunkedDecode
 from longer_video.nodes.comfy_patches.chunked_decode import decode_chunked
 from longer_video.nodes.techniques.chunked_decode import ChunkSettings, plan_chunks
 
 FRAMES = 20
-
-
-@pytest.fixture(scope="module")
-def vae():
-    return build_svd_vae()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ conditioning from one init latent, or the same tensors without the pack's hooks)
 import comfy.samplers
 import pytest
 import torch
-from comfy_models import build_clip_vision, build_svd_model, build_svd_vae, model_patcher
+from comfy_models import build_svd_model, model_patcher
 from comfy_sampling import CONFIG, ksample, run_sampler_node
 
 from longer_video.nodes.comfy_patches.continuation import OVERLAP_KEY, PINNED_KEY, continuation_conditioning
@@ -149,16 +149,6 @@ def continue_node(clip_vision, previous, method):
     clip_image = torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(5))
     return LongerVideoContinue.execute(clip_vision, previous_latent={"samples": previous}, clip_image=clip_image,
                                        **widgets(method=method)).result
-
-
-@pytest.fixture(scope="module")
-def clip_vision(tmp_path_factory):
-    return build_clip_vision(CONFIG["context_dim"], tmp_path_factory.mktemp("clip"))
-
-
-@pytest.fixture(scope="module")
-def vae():
-    return build_svd_vae()
 
 
 @pytest.mark.parametrize("method", ["injection", "history_cfg"])

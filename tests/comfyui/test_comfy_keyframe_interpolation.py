@@ -1,7 +1,7 @@
 """Module tier: keyframe conditioning, exact pins, pin release and segment mode on a tiny SVD model."""
 import pytest
 import torch
-from comfy_models import build_clip_vision, build_svd_model, build_svd_vae, model_patcher
+from comfy_models import build_svd_model, model_patcher
 from comfy_sampling import CONFIG, STEPS, clip_embeds, conditioning, keyframe_latents, ksample, run_sampler_node
 
 from longer_video.nodes.comfy_patches.keyframe_interpolation import FRAMES_BETWEEN_KEY
@@ -96,16 +96,6 @@ def test_segment_mode_refuses_a_plain_latent(stock):
     del latent[FRAMES_BETWEEN_KEY]
     with pytest.raises(ValueError, match="LongerVideoKeyframeSampler: latent_image must come from"):
         run_sampler_node(stock, positive, negative, latent, 0, 1, "segment")
-
-
-@pytest.fixture(scope="module")
-def clip_vision(tmp_path_factory):
-    return build_clip_vision(CONFIG["context_dim"], tmp_path_factory.mktemp("clip"))
-
-
-@pytest.fixture(scope="module")
-def vae():
-    return build_svd_vae()
 
 
 def node_kwargs(**overrides):

@@ -3,7 +3,7 @@
 UNet: the shipped toy widened exactly by to_comfy (kept in fp32 so the widened weights are the
 toy's to the last bit); VAE and CLIP ViT-H: the random ones the server tier already builds (the
 toy ignores the CLIP context and no pixels are decoded). Runs in ComfyUI's environment; the file
-(~4 GB) is cached by the toy weights' hash and never committed.
+(~2.3 GB) is cached by the toy weights' hash and never committed.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ CACHE = Path(os.environ.get("LONGER_VIDEO_CACHE", Path.home() / ".cache" / "long
 def wide_model_config():
     import comfy.supported_models
 
-    cfg = to_comfy.comfy_unet_config()
+    cfg = to_comfy.comfy_unet_config(toy_model.CONFIG)
     model_config = comfy.supported_models.SVD_img2vid(cfg)
     model_config.unet_config.update({k: cfg[k] for k in ("num_head_channels", "num_heads")})
     return model_config

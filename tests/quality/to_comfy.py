@@ -9,8 +9,10 @@ than the toy. The toy's numbers survive the widening unchanged:
 - sinusoidal embeddings of C channels use frequencies 10000^(-i/(C/2)): the toy's are every 5th of
   the wide one's, so the first layer reads only those inputs;
 - attention: toy head h (32 channels) becomes wide head h (64 channels, the rest zero, queries
-  times sqrt(2) for the 1/sqrt(d) scale); the other wide heads are zero; the cross-attention
-  context reads the first 64 of the 1024 CLIP channels (one token, so attention weights are 1);
+  times sqrt(2) for the 1/sqrt(d) scale); the other wide heads are zero. The toy was trained with
+  a zero CLIP context, so its cross-attention values are zero; the wide keys and values read none of
+  the 1024 CLIP channels, which gives the same for whatever embedding ComfyUI's CLIP tower makes
+  (one token, so the attention weight is 1 whatever the keys);
 - blocks the toy does not have are exact identities: a res block with zero output convolutions
   (its 1x1 skip selecting the running features, not the skip input), a transformer with a zero
   output projection.
@@ -26,19 +28,25 @@ import torch
 R = 5  # channel repetition
 WIDE_HEAD = 64
 CLIP_DIM = 1024
-COMFY_CHANNEL_MULT = (1, 2, 2, 2)
 
 
-def comfy_unet_config() -> dict:
-    """What comfy.model_detection derives from the converted keys (real SVD's layout, smaller mults)."""
-    levels, per_level = len(COMFY_CHANNEL_MULT), 2
+def channel_mult(toy_config: dict) -> list[int]:
+    """The wide level multipliers: the toy's widths over its first (SVD-XT: 1, 2, 4, 4)."""
+    widths = toy_config["block_out_channels"]
+    return [w // widths[0] for w in widths]
+
+
+def comfy_unet_config(toy_config: dict) -> dict:
+    """What comfy.model_detection derives from the converted keys (real SVD's layout, the toy's mults)."""
+    mult = channel_mult(toy_config)
+    levels, per_level = len(mult), 2
     return {
         "use_checkpoint": False, "image_size": 32, "use_spatial_transformer": True, "legacy": False,
         "num_classes": "sequential", "adm_in_channels": 768, "in_channels": 8, "out_channels": 4,
         "model_channels": 320, "num_res_blocks": [per_level] * levels,
         "transformer_depth": [1] * (per_level * (levels - 1)) + [0] * per_level,
         "transformer_depth_output": [1] * ((per_level + 1) * (levels - 1)) + [0] * (per_level + 1),
-        "channel_mult": list(COMFY_CHANNEL_MULT), "transformer_depth_middle": 1, "use_linear_in_transformer": True,
+        "channel_mult": mult, "transformer_depth_middle": 1, "use_linear_in_transformer": True,
         "context_dim": CLIP_DIM, "extra_ff_mix_layer": True, "use_spatial_context": True,
         "merge_strategy": "learned_with_images", "merge_factor": 0.0, "video_kernel_size": [3, 1, 1],
         "use_temporal_resblock": True, "use_temporal_attention": True, "disable_temporal_crossattention": False,
@@ -117,10 +125,8 @@ class Converter:
         self.put(dst + ".to_q.weight", head_rows(widen(self.toy[src + ".to_q.weight"], 1), heads, width, scale))
         for name in ("to_k", "to_v"):
             w = self.toy[f"{src}.{name}.weight"]
-            if cross:
-                padded = torch.zeros(w.shape[0], CLIP_DIM, dtype=w.dtype)
-                padded[:, :w.shape[1]] = w
-                self.put(f"{dst}.{name}.weight", head_rows(padded, heads, width))
+            if cross:  # the toy was trained with a zero context: reading none of the CLIP embedding is the same
+                self.put(f"{dst}.{name}.weight", torch.zeros(width, CLIP_DIM, dtype=w.dtype))
             else:
                 self.put(f"{dst}.{name}.weight", head_rows(widen(w, 1), heads, width))
         self.put(dst + ".to_out.0.weight", head_columns(widen(self.toy[src + ".to_out.0.weight"], R, None), heads, width))

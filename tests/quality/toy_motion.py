@@ -20,8 +20,8 @@ CHANNELS = 4
 RADIUS = 2.5
 SCALING_FACTOR = 0.18215  # SVD's VAE scaling: concat latents are unscaled, sampled latents scaled
 SPEED_PER_FPS = 1.0 / 8.0
-TRAIN_FPS = (4, 8, 12)  # 0.5, 1.0, 1.5 pixels per frame
-TRAIN_MOTION_BUCKETS = tuple(range(0, 256, 32))  # eight compass directions
+TRAIN_FPS = (6, 10)  # 0.75 and 1.25 pixels per frame
+TRAIN_MOTION_BUCKETS = (0, 64, 128, 192)  # right, down, left, up (y grows downwards)
 BACKGROUND_STD = 0.35
 # Distinct disk "colours" (channel patterns), each of norm 3: the identity the model must keep.
 PALETTE = torch.tensor([

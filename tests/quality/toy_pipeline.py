@@ -42,10 +42,9 @@ def build_pipeline(unet):
     return pipe
 
 
-def eval_context(specs, seed: int = 0) -> torch.Tensor:
-    """A fixed random CLIP context per clip (the toy was trained to ignore it)."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(len(specs), 1, toy_model.CONTEXT_DIM, generator=g)
+def eval_context(specs) -> torch.Tensor:
+    """The CLIP context: zero, as in training (the toy has no images to embed)."""
+    return torch.zeros(len(specs), 1, toy_model.CONTEXT_DIM)
 
 
 @contextlib.contextmanager

@@ -68,3 +68,30 @@ def test_attention_heads_move_into_wide_heads_with_the_same_weights():
                   tc.head_columns(tc.widen(wo, R, None), heads, wide_width), wide_width // tc.WIDE_HEAD)
     assert torch.allclose(wide, rep(attend(x, wq, wk, wv, wo, heads), 2), atol=1e-4)
 
+
+
+def test_cross_attention_reads_no_clip_channels_so_any_embedding_acts_as_the_toys_zero_context():
+    """The toy is trained with a zero context; ComfyUI's CLIP tower gives some embedding."""
+    g = torch.Generator().manual_seed(3)
+    heads, width, ctx_width, tokens = 2, 64, 64, 5
+    toy = {f"attn2.{n}.weight": torch.randn(width, ctx_width if n in ("to_k", "to_v") else width, generator=g)
+           for n in ("to_q", "to_k", "to_v", "to_out.0")}
+    toy["attn2.to_out.0.bias"] = torch.randn(width, generator=g)
+    converter = tc.Converter(toy, {})
+    converter.attention("wide", "attn2", heads, width * R, cross=True)
+    wide = {k[len("model.diffusion_model.wide."):]: v for k, v in converter.out.items()}
+
+    def cross(x, ctx, w, heads):
+        b, n, _ = x.shape
+        q = (x @ w["to_q.weight"].T).reshape(b, n, heads, -1).transpose(1, 2)
+        k, v = ((ctx @ w[f"{name}.weight"].T).reshape(b, 1, heads, -1).transpose(1, 2) for name in ("to_k", "to_v"))
+        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, -1)
+        return out @ w["to_out.0.weight"].T + w["to_out.0.bias"]
+
+    x = torch.randn(3, tokens, width, generator=g)
+    toy_out = cross(x, torch.zeros(3, 1, ctx_width), {k[len("attn2."):]: v for k, v in toy.items()}, heads)
+    clip_embedding = torch.randn(3, 1, tc.CLIP_DIM, generator=g) * 5
+    wide_out = cross(rep(x, 2), clip_embedding, wide, width * R // tc.WIDE_HEAD)
+    assert torch.allclose(wide_out, rep(toy_out, 2), atol=1e-4)
+    toy_with_context = cross(x, torch.randn(3, 1, ctx_width, generator=g), {k[len("attn2."):]: v for k, v in toy.items()}, heads)
+    assert not torch.allclose(rep(toy_with_context, 2), wide_out, atol=1e-2)

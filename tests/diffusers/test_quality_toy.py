@@ -1,0 +1,32 @@
+"""The shipped toy SVD (tests/quality/toy_svd) is one that has learned the motion, and its files agree.
+
+The quality table (tests/benchmarks/bench_quality.py) is only meaningful on a toy that passes the
+gate; this re-runs the gate on part of its clips, through the stock diffusers pipeline loop.
+"""
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quality"))
+import gate
+import toy_model
+
+
+def test_shipped_config_is_the_one_the_scripts_build():
+    shipped = json.loads((toy_model.TOY_DIR / "config.json").read_text())
+    for key, value in toy_model.CONFIG.items():
+        assert shipped[key] == (list(value) if isinstance(value, tuple) else value), key
+
+
+def test_shipped_weights_are_small_enough_to_ship():
+    assert toy_model.WEIGHTS.stat().st_size < 10 * 2**20
+
+
+def test_shipped_toy_places_the_disk_better_than_copying_the_first_frame():
+    torch.set_num_threads(2)
+    result = gate.run_gate(toy_model.load_toy_unet(), clips=16)
+    model, baseline = result["model"], result["copy_first_frame"]
+    assert model["detection_rate"] >= 0.95, result
+    assert model["trajectory_error"] < 0.5 * baseline["trajectory_error"], result

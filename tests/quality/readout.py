@@ -1,0 +1,84 @@
+"""Does the toy read its micro-conditioning? Its one-step estimate from pure noise, per direction.
+
+At sigma 50 the noisy frames say nothing, so the model's estimate of the clean clip is all it
+draws from the first frame and `fps` / `motion_bucket_id`. For each clip and each trained direction
+this prints where that estimate puts the disk in the last frame (centre of the positive colour
+response) against the truth, and how far apart the estimates of the different directions are. A
+toy that ignores the conditioning gives one blurred estimate for every direction (spread ~0): the
+sampler then takes the direction from the noise, and the gate fails. This is the check to run
+first on a new training recipe; it takes seconds.
+
+    python tests/quality/readout.py --weights DIR/latest.safetensors
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import metrics
+import toy_model
+import toy_motion
+
+SIGMA = 50.0
+
+
+@torch.no_grad()
+def last_frame_centre(unet, spec, frames: int, noise: torch.Tensor) -> torch.Tensor:
+    clip = toy_motion.render(spec, frames)[None]
+    sigma = torch.tensor([SIGMA])
+    s = sigma[:, None, None, None, None]
+    noisy = clip + s * noise
+    concat = (clip[:, 0] / toy_motion.SCALING_FACTOR)[:, None].expand(-1, frames, -1, -1, -1)
+    model_input = torch.cat([noisy / torch.sqrt(s**2 + 1), concat], dim=2)
+    ids = torch.tensor([toy_motion.added_time_ids(spec)])
+    f = unet(model_input, 0.25 * torch.log(sigma), torch.zeros(1, 1, toy_model.CONTEXT_DIM), ids).sample
+    estimate = (noisy / (s**2 + 1) - f * s / torch.sqrt(s**2 + 1))[0]
+    response = metrics.colour_response(estimate, spec)[-1].clamp(min=0)
+    coords = torch.arange(toy_motion.SIZE, dtype=torch.float32) + 0.5
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    total = response.sum().clamp(min=1e-6)
+    return torch.stack([(response * xx).sum() / total, (response * yy).sum() / total])
+
+
+def readout(unet, clips: int = 8, frames: int = toy_model.TRAINED_FRAMES) -> dict:
+    """Mean last-frame centre error of the sigma-50 estimate, and the mean spread over directions."""
+    errors, spreads = [], []
+    noise = torch.randn(1, frames, toy_motion.CHANNELS, toy_motion.SIZE, toy_motion.SIZE,
+                        generator=torch.Generator().manual_seed(0))
+    for base in toy_motion.eval_specs(clips, seed=99):
+        spec = dataclasses.replace(base, fps=max(toy_motion.TRAIN_FPS))
+        centres = []
+        for bucket in toy_motion.TRAIN_MOTION_BUCKETS:
+            one = dataclasses.replace(spec, motion_bucket_id=bucket)
+            centres.append(last_frame_centre(unet, one, frames, noise))
+            errors.append(float(torch.linalg.vector_norm(centres[-1] - toy_motion.trajectory(one, frames)[-1])))
+        stacked = torch.stack(centres)
+        spreads.append(float(torch.linalg.vector_norm(stacked - stacked.mean(0), dim=1).mean()))
+    truth_spread = []
+    for base in toy_motion.eval_specs(clips, seed=99):
+        ends = torch.stack([toy_motion.trajectory(dataclasses.replace(base, fps=max(toy_motion.TRAIN_FPS), motion_bucket_id=b),
+                                                  frames)[-1] for b in toy_motion.TRAIN_MOTION_BUCKETS])
+        truth_spread.append(float(torch.linalg.vector_norm(ends - ends.mean(0), dim=1).mean()))
+    return {"sigma": SIGMA, "last_frame_error": sum(errors) / len(errors), "spread": sum(spreads) / len(spreads),
+            "true_spread": sum(truth_spread) / len(truth_spread)}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", type=Path, default=toy_model.WEIGHTS)
+    p.add_argument("--clips", type=int, default=8)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    r = readout(toy_model.load_toy_unet(args.weights), args.clips)
+    print(f"sigma {SIGMA:g}, last frame: centre error {r['last_frame_error']:.2f} px; spread over directions "
+          f"{r['spread']:.2f} px (truth {r['true_spread']:.2f} px; ~0 = the direction is ignored)")
+
+
+if __name__ == "__main__":
+    main()

@@ -47,25 +47,26 @@ def last_frame_centre(unet, spec, frames: int, noise: torch.Tensor) -> torch.Ten
 
 def readout(unet, clips: int = 8, frames: int = toy_model.TRAINED_FRAMES) -> dict:
     """Mean last-frame centre error of the sigma-50 estimate, and the mean spread over directions."""
-    errors, spreads = [], []
+    errors, spreads, true_spreads = [], [], []
     noise = torch.randn(1, frames, toy_motion.CHANNELS, toy_motion.SIZE, toy_motion.SIZE,
                         generator=torch.Generator().manual_seed(0))
     for base in toy_motion.eval_specs(clips, seed=99):
         spec = dataclasses.replace(base, fps=max(toy_motion.TRAIN_FPS))
-        centres = []
+        centres, truths = [], []
         for bucket in toy_motion.TRAIN_MOTION_BUCKETS:
             one = dataclasses.replace(spec, motion_bucket_id=bucket)
             centres.append(last_frame_centre(unet, one, frames, noise))
-            errors.append(float(torch.linalg.vector_norm(centres[-1] - toy_motion.trajectory(one, frames)[-1])))
-        stacked = torch.stack(centres)
-        spreads.append(float(torch.linalg.vector_norm(stacked - stacked.mean(0), dim=1).mean()))
-    truth_spread = []
-    for base in toy_motion.eval_specs(clips, seed=99):
-        ends = torch.stack([toy_motion.trajectory(dataclasses.replace(base, fps=max(toy_motion.TRAIN_FPS), motion_bucket_id=b),
-                                                  frames)[-1] for b in toy_motion.TRAIN_MOTION_BUCKETS])
-        truth_spread.append(float(torch.linalg.vector_norm(ends - ends.mean(0), dim=1).mean()))
+            truths.append(toy_motion.trajectory(one, frames)[-1])
+            errors.append(float(torch.linalg.vector_norm(centres[-1] - truths[-1])))
+        spreads.append(spread(torch.stack(centres)))
+        true_spreads.append(spread(torch.stack(truths)))
     return {"sigma": SIGMA, "last_frame_error": sum(errors) / len(errors), "spread": sum(spreads) / len(spreads),
-            "true_spread": sum(truth_spread) / len(truth_spread)}
+            "true_spread": sum(true_spreads) / len(true_spreads)}
+
+
+def spread(points: torch.Tensor) -> float:
+    """Mean distance of (N, 2) points from their mean."""
+    return float(torch.linalg.vector_norm(points - points.mean(0), dim=1).mean())
 
 
 def main(argv=None):

@@ -67,6 +67,12 @@ export function framesFrom(node, slot, depth = 0) {
       const between = Number(widgetValue(node, "frames_between"));
       return slot === 2 && keyframes >= 2 && between >= 1 ? (keyframes - 1) * between + 1 : null;
     }
+    case "LongerVideoContinue": {
+      const clip = Number(widgetValue(node, "overlap_frames")) + Number(widgetValue(node, "new_frames"));
+      return slot === 2 && clip >= 2 ? clip : null;
+    }
+    case "LongerVideoJoinClips":
+      return slot === 0 ? joinedFrames(node, depth).frames : null;
     case "LoadImage":
       return 1;
     default:
@@ -75,6 +81,42 @@ export function framesFrom(node, slot, depth = 0) {
       }
       return null;
   }
+}
+
+// The frames reaching a Continue Video node: the video so far, as a LATENT or as IMAGE frames.
+export function previousFrames(node, depth = 0) {
+  for (const name of ["previous_latent", "previous_frames"]) {
+    const src = inputSource(node, name);
+    if (src) return framesFrom(src.node, src.slot, depth + 1);
+  }
+  return null;
+}
+
+// The Continue Video node whose latent a sampled clip comes from: up through the sampler's
+// latent_image (or any node passing a latent on), as Join Clips' clip input is fed.
+export function continuationOf(node, name = "clip", depth = 0) {
+  let src = inputSource(node, name);
+  for (let i = depth; src && i < 32; i++) {
+    if (nodeClass(src.node) === "LongerVideoContinue") return src.node;
+    const next = ["latent_image", "samples"].find((n) => src.node.inputs?.some((input) => input.name === n));
+    src = next ? inputSource(src.node, next) : null;
+  }
+  return null;
+}
+
+// Join Clips: the video's frames, the clip's and the overlap (from the clip's Continue Video); the
+// joined video has video + clip - overlap frames. Each is null when the graph does not tell.
+export function joinedFrames(node, depth = 0) {
+  const follow = (name) => {
+    const src = inputSource(node, name);
+    return src ? framesFrom(src.node, src.slot, depth + 1) : null;
+  };
+  const video = follow("video");
+  const clip = follow("clip");
+  const continuation = continuationOf(node, "clip", depth);
+  const overlap = continuation ? Number(widgetValue(continuation, "overlap_frames")) : null;
+  const known = video != null && clip != null && overlap != null;
+  return { video, clip, overlap, frames: known && clip > overlap && video >= overlap ? video + clip - overlap : null };
 }
 
 // Keyframes reaching a Keyframe Conditioning node (its keyframe_latents or keyframes input).
@@ -103,22 +145,30 @@ function framesPerCall(sampler) {
   return framesFrom(sampler, 0);
 }
 
-// The frame count sampled with this MODEL: follow MODEL links down to a sampler's latent_image.
-export function framesSampledWith(node) {
+// The frame counts sampled with this MODEL: follow MODEL links down to every sampler's
+// latent_image. { fewest, most } over the samplers that tell, or null when none does (one MODEL
+// can sample clips of different lengths: a first clip and its continuations).
+export function framesSampledRange(node) {
   const seen = new Set();
   const queue = [node];
+  const counts = [];
   while (queue.length) {
     const current = queue.shift();
     if (!current || seen.has(current.id)) continue;
     seen.add(current.id);
     if (current !== node && current.inputs?.some((i) => i.name === "latent_image")) {
       const frames = framesPerCall(current);
-      if (frames != null) return frames;
+      if (frames != null) counts.push(frames);
       continue;
     }
     queue.push(...consumers(current, "MODEL"));
   }
-  return null;
+  return counts.length ? { fewest: Math.min(...counts), most: Math.max(...counts) } : null;
+}
+
+// The most frames one model call samples with this MODEL (what windows and memory follow).
+export function framesSampledWith(node) {
+  return framesSampledRange(node)?.most ?? null;
 }
 
 // A node of `type` upstream of this one (through `model` inputs) or downstream of it (through

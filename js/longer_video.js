@@ -1,6 +1,7 @@
 // Longer Video frontend extension: live read-outs under the widgets of the pack's nodes, so users
 // see what they would otherwise compute by hand (output frames of a keyframe stage, gaps per model
-// call, number of temporal windows, position scale, new frames per decoder call) and get a warning
+// call, number of temporal windows, position scale, new frames per decoder call, frames so far and
+// after a continuation or a join) and get a warning
 // before queueing settings that cannot work.
 //
 // The read-out is a DOM widget (node.addDOMWidget): the classic canvas design places its element
@@ -9,10 +10,12 @@
 // Warnings wrap onto more lines instead of shrinking the font.
 import { app } from "../../scripts/app.js";
 import {
-  framesSampledWith, keyframeCount, keyframeStageOf, onModelChain, widgetValue,
+  framesSampledRange, framesSampledWith, joinedFrames, keyframeCount, keyframeStageOf, onModelChain, previousFrames,
+  widgetValue,
 } from "./graph_trace.js";
 import {
-  chunkReadout, keyframeReadout, positionReadout, samplerReadout, windowAgreement, windowReadout,
+  chunkReadout, continueReadout, joinReadout, keyframeReadout, positionReadout, samplerReadout, windowAgreement,
+  windowReadout,
 } from "./readouts.js";
 
 const WIDGET_NAME = "longer_video_readout";
@@ -53,9 +56,17 @@ const READOUTS = {
   },
   LongerVideoWindowedAttention: (node) => windowsReadout(node, "LongerVideoFreeNoise", "FreeNoise"),
   LongerVideoFreeNoise: (node) => windowsReadout(node, "LongerVideoWindowedAttention", "Windowed Attention"),
-  LongerVideoTemporalPositions: (node) => positionReadout(
-    framesSampledWith(node), Number(widgetValue(node, "trained_frames")), widgetValue(node, "mode"),
+  LongerVideoTemporalPositions: (node) => {
+    const range = framesSampledRange(node);
+    return positionReadout(range?.most, Number(widgetValue(node, "trained_frames")), widgetValue(node, "mode"), range?.fewest);
+  },
+  LongerVideoContinue: (node) => continueReadout(
+    previousFrames(node), Number(widgetValue(node, "overlap_frames")), Number(widgetValue(node, "new_frames")),
   ),
+  LongerVideoJoinClips: (node) => {
+    const { video, clip, overlap } = joinedFrames(node);
+    return joinReadout(video, clip, overlap);
+  },
 };
 
 const measureContext = document.createElement("canvas").getContext("2d");

@@ -82,9 +82,38 @@ export function windowAgreement(own, other, otherName) {
   };
 }
 
-export function positionReadout(frames, trainedFrames, mode) {
+// Temporal Positions: `frames` is the most frames one call samples with this MODEL, `fewest` the
+// fewest (a first clip and its longer continuations share one MODEL); the scale follows each call.
+export function positionReadout(frames, trainedFrames, mode, fewest = frames) {
   if (frames == null) return { ok: true, text: `scale = frames / ${trainedFrames} past ${trainedFrames} frames` };
   const scale = positionScale(frames, trainedFrames);
-  if (mode === "none" || scale === 1) return { ok: true, text: `${frames} frames: stock positions (scale 1)` };
-  return { ok: true, text: `${frames} frames: ${mode} scale ${scale.toFixed(2)}` };
+  const counted = fewest != null && fewest < frames ? `${fewest}-${frames} frames` : `${frames} frames`;
+  if (mode === "none" || scale === 1) return { ok: true, text: `${counted}: stock positions (scale 1)` };
+  const upTo = counted === `${frames} frames` ? "" : "up to ";
+  return { ok: true, text: `${counted}: ${mode} scale ${upTo}${scale.toFixed(2)}` };
+}
+
+// Mirrors nodes/techniques/continuation.py: Continue Video samples overlap + new frames, starting
+// from the last `overlap` frames of the `previous` frames so far (fewer than there are).
+export function continueReadout(previous, overlap, newFrames) {
+  if (!(overlap >= 1)) return { ok: false, text: "overlap_frames must be >= 1" };
+  if (!(newFrames >= 1)) return { ok: false, text: "new_frames must be >= 1" };
+  const clip = overlap + newFrames;
+  if (previous == null) return { ok: true, clipFrames: clip, text: `+${newFrames} frames (samples ${overlap} + ${newFrames} = ${clip})` };
+  if (overlap >= previous) {
+    return { ok: false, text: `overlap ${overlap} must be < the ${previous} frames so far` };
+  }
+  return {
+    ok: true, clipFrames: clip, frames: previous + newFrames,
+    text: `${previous} frames so far -> ${previous + newFrames} (samples ${clip})`,
+  };
+}
+
+// Mirrors join_clips: the video's frames, then the clip's frames past its overlap.
+export function joinReadout(video, clip, overlap) {
+  if (video == null || clip == null || overlap == null) return { ok: true, text: "video + the clip's new frames" };
+  if (clip <= overlap) return { ok: false, text: `clip of ${clip} frames has no frames past its ${overlap} overlap` };
+  if (video < overlap) return { ok: false, text: `video of ${video} frames is shorter than the ${overlap} overlap` };
+  const added = clip - overlap;
+  return { ok: true, frames: video + added, text: `${video} + ${added} new -> ${video + added} frames` };
 }

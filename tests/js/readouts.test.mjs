@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  chunkReadout, keyframeReadout, positionReadout, positionScale, windowCount, windowReadout,
+  chunkReadout, continueReadout, joinReadout, keyframeReadout, positionReadout, positionScale, windowCount,
+  windowReadout,
 } from "../../js/readouts.js";
 
 test("valid chunking reports the new frames per call", () => {
@@ -48,4 +49,32 @@ test("window read-out warns when the window covers the video or the stride skips
 test("position read-out shows the scale past the trained length", () => {
   assert.match(positionReadout(50, 25, "yarn").text, /scale 2.00/);
   assert.match(positionReadout(14, 25, "yarn").text, /scale 1/);
+});
+
+test("position read-out names the range when one MODEL samples clips of different lengths", () => {
+  // the 97-frame example: clip 1 samples 25 frames, each continuation 4 + 24 = 28
+  assert.equal(positionReadout(28, 25, "yarn", 25).text, "25-28 frames: yarn scale up to 1.12");
+  assert.equal(positionReadout(25, 25, "yarn", 14).text, "14-25 frames: stock positions (scale 1)");
+  assert.equal(positionReadout(65, 25, "yarn", 65).text, "65 frames: yarn scale 2.60");
+});
+
+test("continue read-out: frames so far -> after this clip, and the frames it samples", () => {
+  const r = continueReadout(25, 4, 24);
+  assert.equal(r.ok, true);
+  assert.equal(r.frames, 49);
+  assert.equal(r.text, "25 frames so far -> 49 (samples 28)");
+  assert.equal(continueReadout(null, 4, 24).text, "+24 frames (samples 4 + 24 = 28)");
+  // require_history: the overlap must be shorter than the video so far
+  assert.equal(continueReadout(4, 4, 24).ok, false);
+  assert.equal(continueReadout(5, 4, 24).ok, true);
+  assert.equal(continueReadout(25, 0, 24).ok, false);
+});
+
+test("join read-out is video + clip - overlap, as join_clips", () => {
+  const r = joinReadout(49, 28, 4);
+  assert.equal(r.frames, 73);
+  assert.equal(r.text, "49 + 24 new -> 73 frames");
+  assert.equal(joinReadout(25, 4, 4).ok, false);  // no frames past the overlap
+  assert.equal(joinReadout(3, 28, 4).ok, false);  // video shorter than the overlap
+  assert.equal(joinReadout(null, 28, 4).ok, true);
 });

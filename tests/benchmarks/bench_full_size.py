@@ -28,6 +28,15 @@ table can be built incrementally in the background and reprinted with `--cached-
     COMFYUI_DIR=~/ComfyUI <comfyui venv>/bin/python tests/benchmarks/bench_full_size.py --frames 129 \\
         --methods stock,frame_chunking
 
+The whole table is in tests/benchmarks/VRAM.md. `--plot PNG` draws VRAM against frames from the
+results (one line per method, cond/uncond sequential, the 8/12/16/24 GB cards as horizontal lines;
+the decoder settings in a second panel). Without a cache on this machine, `--plot-from` reads the
+results from a committed table instead of measuring them again (about a minute per configuration
+on 2 cores, 2.5 hours in all):
+
+    python tests/benchmarks/bench_full_size.py --plot-from tests/benchmarks/VRAM.md \\
+        --plot tests/benchmarks/vram_vs_frames.png
+
 Diffusers rows run in the pack's virtualenv ($LONGER_VIDEO_VENV or .venv) unless this Python has
 diffusers. ComfyUI's context-window handler finds its step by matching sigmas (`set_step`, a
 data-dependent lookup fake tensors cannot do); the benchmark sets the step instead, which changes
@@ -395,6 +404,118 @@ def print_floor(results: dict) -> None:
               f"{(p1 - p0) / (f1 - f0) / 2 ** 20:.1f} MiB per frame.")
 
 
+# --- the picture -----------------------------------------------------------------------------------
+
+def results_from_markdown(path: Path) -> dict:
+    """The measured rows of a `| T | method | cfg | TFLOP/step | peak GiB |` table (as print_table
+    writes it) in a markdown file, as the results the cache would give; unmeasured rows are left out."""
+    results = {}
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].isdigit() or cells[1] not in BY_NAME:
+            continue
+        try:
+            flops, peak = float(cells[3]) * 1e12, float(cells[4]) * GIB
+        except ValueError:
+            continue  # "not measured"
+        results[(int(cells[0]), cells[1], cells[2])] = {"flops": flops, "peak_bytes": peak}
+    if not results:
+        raise SystemExit(f"--plot-from {path}: no '| T | method | cfg | TFLOP/step | peak GiB |' rows found")
+    return results
+
+
+# Sampling methods (cond/uncond sequential) and decoder settings as the plot names them.
+SAMPLING_LINES = [
+    ("stock", "stock SVD-XT", (40, 40, 40), 5, False),
+    ("positions", "Temporal Positions (= stock)", (250, 180, 60), 2, True),
+    ("block", "Windowed Attention, block", (214, 39, 40), 3, False),
+    ("banded", "Windowed Attention, banded", (255, 127, 14), 3, False),
+    ("context_windows", "ComfyUI Context Windows", (140, 86, 75), 3, False),
+    ("frame_chunking", "Frame Chunking (8)", (31, 119, 180), 4, False),
+    ("frame_chunking_block", "Frame Chunking + block windows", (23, 190, 207), 3, True),
+    ("segment_k4_x1", "segment mode k=4, 1 gap per batch", (150, 210, 140), 3, False),
+    ("segment_k8_x1", "segment mode k=8, 1 gap per batch", (44, 160, 44), 3, False),
+    ("segment_k16_x1", "segment mode k=16, 1 gap per batch", (20, 90, 20), 3, False),
+    ("segment_k4_x4", "segment mode k=4, 4 gaps per batch", (200, 170, 230), 3, True),
+    ("segment_k8_x4", "segment mode k=8, 4 gaps per batch", (148, 103, 189), 3, True),
+    ("segment_k16_x4", "segment mode k=16, 4 gaps per batch", (90, 50, 130), 3, True),
+]
+DECODE_LINES = [
+    ("decode_stock", "VAE Decode (all frames in one call)", (40, 40, 40), 5, False),
+    ("decode_chunked_16_4_4", "Chunked VAE Decode 16/4/4", (214, 39, 40), 3, False),
+    ("decode_chunked_8_2_2", "Chunked VAE Decode 8/2/2", (31, 119, 180), 3, False),
+    ("decode_chunked_4_1_1", "Chunked VAE Decode 4/1/1", (44, 160, 44), 3, False),
+]
+
+
+def plot(results: dict, path: Path, max_gib: float = 48.0) -> None:
+    """VRAM (peak GiB) against frames: sampling methods (cfg sequential) above, decoders below, with
+    the cards as horizontal lines. Drawn with Pillow (no plotting library needed)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font, small, bold = (ImageFont.load_default(size=s) for s in (20, 17, 24))
+    width, left, right, legend_x = 1560, 150, 1090, 1120
+    panels = [("Sampling, one step, cond and uncond one after the other", SAMPLING_LINES, "sequential", 660),
+              ("Decoding, one decoder call", DECODE_LINES, "-", 430)]
+    image = Image.new("RGB", (width, sum(h for *_, h in panels) + 40), "white")
+    draw = ImageDraw.Draw(image)
+    frames_max = max(f for f, _, _ in results) if results else 257
+    top = 10
+    for title, lines, cfg, height in panels:
+        plot_top, plot_bottom = top + 50, top + height - 60
+        draw.text((left, top + 12), title, fill="black", font=bold)
+        x_of = lambda f: left + (right - left) * f / (frames_max + 3)  # noqa: E731
+        y_of = lambda g: plot_bottom - (plot_bottom - plot_top) * min(g, max_gib) / max_gib  # noqa: E731
+        for gib in range(0, int(max_gib) + 1, 8):
+            draw.line([(left, y_of(gib)), (right, y_of(gib))], fill=(235, 235, 235), width=1)
+            if gib not in CARDS_GB:
+                draw.text((left - 12, y_of(gib)), f"{gib}", fill="black", font=small, anchor="rm")
+        for card in CARDS_GB:  # the cards, labelled on the axis where no line runs
+            draw.line([(left, y_of(card)), (right, y_of(card))], fill=(120, 120, 120), width=2)
+            draw.text((left - 12, y_of(card)), f"{card} GB card", fill=(70, 70, 70), font=small, anchor="rm")
+        frames_seen = sorted({f for f, _, _ in results})
+        for f in frames_seen:
+            draw.text((x_of(f), plot_bottom + 8), str(f), fill="black", font=small, anchor="mt")
+        draw.text(((left + right) / 2, plot_bottom + 32), "frames", fill="black", font=font, anchor="mt")
+        draw.text((left - 12, plot_top - 8), "peak GiB", fill="black", font=font, anchor="rb")
+        draw.rectangle([left, plot_top, right, plot_bottom], outline="black", width=1)
+        legend_y = plot_top
+        for method, label, colour, line_width, dashed in lines:
+            points = sorted((f, r["peak_bytes"] / GIB) for (f, m, c), r in results.items() if m == method and c == cfg)
+            if not points:
+                continue
+            xy = [(x_of(f), y_of(g)) for f, g in points]
+            for (x0, y0), (x1, y1) in zip(xy, xy[1:]):
+                _segment(draw, (x0, y0, x1, y1), colour, line_width, dashed)
+            for (f, g), (x, y) in zip(points, xy):
+                draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
+                if g > max_gib:  # off the chart: its value beside the point, under the top edge
+                    last = f == points[-1][0]
+                    draw.text((x - 8 if last else x + 8, y + 8), f"{g:.0f} GiB at {f}", fill=colour, font=small,
+                              anchor="rt" if last else "lt")
+            _segment(draw, (legend_x, legend_y + 10, legend_x + 40, legend_y + 10), colour, line_width, dashed)
+            draw.text((legend_x + 50, legend_y + 10), label, fill="black", font=small, anchor="lm")
+            legend_y += 30
+        top += height
+    draw.text((left, top + 8), "Tensor accounting at 1024x576, fp16 (FakeTensorMode): no allocator overhead, no CUDA "
+              "context; keep about 1 GiB of a card for those.", fill=(90, 90, 90), font=small)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, optimize=True)
+
+
+def _segment(draw, xyxy, colour, width, dashed):
+    x0, y0, x1, y1 = xyxy
+    if not dashed:
+        draw.line([(x0, y0), (x1, y1)], fill=colour, width=width)
+        return
+    length = math.hypot(x1 - x0, y1 - y0)
+    steps = max(1, int(length // 12))
+    for i in range(0, steps, 2):
+        a, b = i / steps, min(1.0, (i + 1) / steps)
+        draw.line([(x0 + (x1 - x0) * a, y0 + (y1 - y0) * a), (x0 + (x1 - x0) * b, y0 + (y1 - y0) * b)],
+                  fill=colour, width=width)
+
+
 def main():
     p = argparse.ArgumentParser(description="full-size SVD-XT memory and FLOPs under fake tensors")
     p.add_argument("--frames", default=",".join(map(str, FRAMES)), help="comma-separated frame counts")
@@ -406,6 +527,9 @@ def main():
     p.add_argument("--refresh", action="store_true", help="measure again even when a cached result is current")
     p.add_argument("--comfyui-python", help="Python of a ComfyUI virtualenv (default: found)")
     p.add_argument("--diffusers-python", help="Python with diffusers (default: $LONGER_VIDEO_VENV or .venv)")
+    p.add_argument("--plot", help="also draw VRAM vs frames as a PNG at this path")
+    p.add_argument("--plot-from", help="read the results from this markdown table (e.g. tests/benchmarks/VRAM.md) "
+                                       "instead of measuring or the cache")
     p.add_argument("--one", nargs=3, metavar=("FRAMES", "METHOD", "CFG"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
@@ -417,6 +541,12 @@ def main():
         p.error(f"--methods: unknown {unknown}; choose from {', '.join(BY_NAME)}")
     args.methods = [BY_NAME[name] for name in args.methods.split(",")]
     args.cfg = args.cfg.split(",")
+    if args.plot_from:
+        results = results_from_markdown(Path(args.plot_from))
+        print_table(results, args)
+        if args.plot:
+            plot(results, Path(args.plot))
+        return
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     version = code_version()
@@ -431,6 +561,8 @@ def main():
         if result is not None:
             results[(frames, method, cfg)] = result
     print_table(results, args)
+    if args.plot:
+        plot(results, Path(args.plot))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,12 @@ folder (safetensors weights) it makes a real video the same way.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +24,8 @@ import_pack()  # this checkout as `longer_video`
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")  # containers PyAV writes H.264 / MPEG-4 video into
+SVD_COMPONENTS = ("unet", "vae", "image_encoder", "scheduler", "feature_extractor")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: CUDA or Apple MPS when present, else the CPU")
     p.add_argument("--dtype", default="auto", choices=DTYPES,
                    help="auto: float16 on a GPU, float32 on the CPU")
-    p.add_argument("--out", default=str(PACK_ROOT / "out" / "longer_video_demo.mp4"), help="the video file to write")
+    p.add_argument("--out", default=str(PACK_ROOT / "out" / "longer_video_demo.mp4"), help="the video file to write: " + ", ".join(VIDEO_SUFFIXES))
     return p
 
 
@@ -80,12 +86,65 @@ def first_problem(args) -> str | None:
         for name in ("chunk_frames", "overlap_frames", "crossfade_frames"):
             message = message.replace(name, "--" + name.replace("_", "-"))
         return message
-    if args.model and not (Path(args.model) / "model_index.json").is_file():
-        return f"model: {args.model} is not a diffusers pipeline folder (no model_index.json)"
-    if args.image and not Path(args.image).is_file():
-        return f"--image: no file {args.image}"
+    problem = (args.model and model_problem(Path(args.model))) or (args.image and image_problem(args.image)) \
+        or out_problem(Path(args.out))
+    if problem:
+        return problem
     if resolve_device(args.device) is None:
         return f"--device {args.device}: not available on this machine (this torch sees no such device)"
+    return None
+
+
+def model_problem(folder: Path) -> str | None:
+    """A folder diffusers would reject only after loading part of it (KeyError on `{}`, missing parts)."""
+    index = folder / "model_index.json"
+    if not index.is_file():
+        return f"model: {folder} is not a diffusers pipeline folder (no model_index.json)"
+    try:
+        config = json.loads(index.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return f"model: {index} is not readable JSON ({e})"
+    if not isinstance(config, dict) or config.get("_class_name") != "StableVideoDiffusionPipeline":
+        found = config.get("_class_name") if isinstance(config, dict) else None
+        return f"model: {index} must name _class_name StableVideoDiffusionPipeline; got {found!r}"
+    missing = [name for name in SVD_COMPONENTS if name not in config or not (folder / name).is_dir()]
+    if missing:
+        return f"model: {folder} lacks the SVD components {', '.join(missing)} (needs {', '.join(SVD_COMPONENTS)})"
+    return None
+
+
+def image_problem(path: str) -> str | None:
+    """A file PIL cannot read would otherwise fail after the pipeline is built."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not Path(path).is_file():
+        return f"--image: no file {path}"
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
+        return f"--image {path}: not an image file PIL can read ({type(e).__name__})"
+    return None
+
+
+def out_problem(out: Path) -> str | None:
+    """The video is written last: a bad --out must not cost the whole generation."""
+    if out.suffix.lower() not in VIDEO_SUFFIXES:
+        return f"--out {out}: the file name must end in one of {', '.join(VIDEO_SUFFIXES)}"
+    if out.is_dir():
+        return f"--out {out}: is a folder; give a video file name"
+    existing = out.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"--out {out}: {existing} is not a folder"
+    try:  # os.access says yes to root on read-only mounts; creating a file is the real test
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        return f"--out {out}: cannot create a file in {existing} ({e.strerror or e})"
+    if out.exists() and not os.access(out, os.W_OK):
+        return f"--out {out}: the file exists and is not writable"
     return None
 
 
@@ -134,10 +193,35 @@ def write_video(frames, path: Path, fps: int) -> None:
             container.mux(packet)
 
 
+# transformers >= 5 says once that CLIPImageProcessor falls back to its PIL backend when torchvision is
+# absent (diffusers' SVD pipeline imports it). That PIL processor is the one transformers 4 always used, and
+# SVD only asks it to normalise: known and harmless here, so the demo drops that one line. Every other
+# transformers message still prints.
+TORCHVISION_FALLBACK = "requires torchvision (not installed); falling back to"
+
+
+def not_torchvision_fallback(record: logging.LogRecord) -> bool:
+    return TORCHVISION_FALLBACK not in record.getMessage()
+
+
+def quiet_known_noise(show_progress: bool) -> None:
+    """Before diffusers is imported: drop the known-harmless line; progress bars only on a terminal."""
+    logging.getLogger("transformers.utils.import_utils").addFilter(not_torchvision_fallback)
+    if not show_progress:  # in a log a bar is a smear of \r-joined updates
+        from diffusers.utils import logging as diffusers_logging
+        from transformers.utils import logging as transformers_logging
+
+        diffusers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()
+
+
 def main(argv=None) -> int:
     import torch
 
     args = parse_args(argv)
+    # A real model takes minutes, so a terminal gets the sampling bar; the tiny one takes seconds.
+    show_progress = bool(args.model) and sys.stderr.isatty()
+    quiet_known_noise(show_progress)
     import longer_video as lv
     from longer_video.nodes.techniques.temporal_positions import position_scale
 
@@ -155,6 +239,7 @@ def main(argv=None) -> int:
         pipe = build_tiny_svd_pipeline(seed=args.seed, dtype=dtype)
         steps, (width, height) = args.steps or 2, args.size or (64, 64)
     pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=not show_progress)
     trained = args.trained_frames or int(pipe.unet.config.num_frames)
     frames = args.frames or 2 * trained
     lv.apply_temporal_positions(pipe, lv.PositionSettings(mode=args.positions, trained_frames=trained))

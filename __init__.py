@@ -7,13 +7,9 @@ so ComfyUI never imports diffusers and the pure tiers run without ComfyUI:
     import longer_video as lv
     lv.apply_temporal_positions(pipe, lv.PositionSettings(mode="yarn", trained_frames=25))
 """
-import importlib
-
-WEB_DIRECTORY = "./js"
-
 _TECHNIQUES = ".nodes.techniques"
 _DIFFUSERS = ".nodes.diffusers_patches"
-PUBLIC_API = {
+_PUBLIC_API = {
     "InputError": _TECHNIQUES + ".errors",
     "FrameSize": _TECHNIQUES + ".svd",
     "MicroConditioning": _TECHNIQUES + ".svd",
@@ -38,21 +34,30 @@ PUBLIC_API = {
     "apply_frame_chunking": _DIFFUSERS,
     "remove_frame_chunking": _DIFFUSERS,
 }
-__all__ = sorted(PUBLIC_API)
+__all__ = sorted(_PUBLIC_API)
 
 
-def __getattr__(name):
-    if name not in PUBLIC_API:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(PUBLIC_API[name], __name__), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(PUBLIC_API))
-
-
-async def comfy_entrypoint():
+async def _comfy_entrypoint():
     # Imported here so the package imports without a ComfyUI (pure test tiers, diffusers use).
     from .nodes.extension import LongerVideoExtension
 
     return LongerVideoExtension()
+
+
+# What ComfyUI's loader asks a custom node folder for (hasattr/getattr on this module). Served by
+# __getattr__ instead of being globals, so `dir(longer_video)` is the diffusers API and nothing else.
+_FOR_COMFYUI = {"WEB_DIRECTORY": "./js", "comfy_entrypoint": _comfy_entrypoint}
+
+
+def __getattr__(name):
+    if name in _FOR_COMFYUI:
+        return _FOR_COMFYUI[name]
+    if name not in _PUBLIC_API:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(_PUBLIC_API[name], __name__), name)
+
+
+def __dir__():
+    return sorted(__all__ + [name for name in globals() if name.startswith("__") and name.endswith("__")])

@@ -30,6 +30,11 @@ def test_object_info_lists_the_nodes_with_tooltips(object_info):
     assert positions["trained_frames"][1]["default"] == 25
 
 
+def test_the_frontend_extension_is_served(server):
+    # WEB_DIRECTORY reaches ComfyUI through the package's module __getattr__ (it is kept out of dir()).
+    assert any(path.endswith("/longer_video.js") for path in server.get("/extensions")), server.get("/extensions")
+
+
 def test_every_example_is_in_the_template_list(server):
     templates = server.get("/workflow_templates")
     assert sorted(templates["comfyui-longer-video"]) == EXAMPLES

@@ -13,6 +13,8 @@ import longer_video as lv
 
 site_packages = Path(sysconfig.get_paths()["purelib"]).resolve()
 assert Path(lv.__file__).resolve().is_relative_to(site_packages), f"longer_video imported from {lv.__file__}"
+assert {name for name in dir(lv) if not name.startswith("_")} == set(lv.__all__), dir(lv)  # the API, nothing else
+assert lv.WEB_DIRECTORY and callable(lv.comfy_entrypoint)  # what ComfyUI reads stays reachable
 sys.path.insert(0, sys.argv[1])
 from tiny_svd_pipeline import build_tiny_svd_pipeline  # noqa: E402
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Packaging checks (part of the test command):
 #   1. pyproject.toml is valid for pip (validate-pyproject) and for the Comfy Registry (comfy node validate);
+#      the registry zip (`comfy node pack`, .comfyignore) holds what ComfyUI loads and no tests, scripts or
+#      weights, and is small (tests/packaging/registry_zip.py);
 #   2. the wheel works on its own: built from this checkout, installed with its diffusers extra into a
 #      fresh virtualenv (CPU torch first), imported as `longer_video` from site-packages, and run on the
 #      tiny pipeline with positions + windowed attention + chunked decoding (tests/packaging/wheel_smoke.py).
@@ -15,6 +17,8 @@ echo "-- validate-pyproject"
 "$tools/bin/validate-pyproject" "$root/pyproject.toml"
 echo "-- comfy node validate"
 (cd "$root" && "$tools/bin/comfy" --skip-prompt --no-enable-telemetry node validate)
+echo "-- registry zip: comfy node pack"
+"$tools/bin/python" "$root/tests/packaging/registry_zip.py" "$root" "$tools/bin/comfy"
 
 echo "-- wheel: build, install into a fresh virtualenv, run"
 "$tools/bin/python" -m pip wheel -q --disable-pip-version-check --no-deps -w "$work/dist" "$root" 2> >(grep -v "^WARNING: Location" >&2)

@@ -3,7 +3,8 @@
 #   1. lint (ruff, with the security rules S102/S307 and E702)
 #   2. pure tiers in the pack's CPU-torch virtualenv: tests/unit (techniques), tests/diffusers; the
 #      frontend read-out math (node --test); packaging (scripts/packaging_check.sh: validate-pyproject,
-#      comfy node validate, the wheel installed into a fresh virtualenv and run)
+#      comfy node validate, the registry zip of comfy node pack, the wheel installed into a fresh
+#      virtualenv and run)
 #   3. the ComfyUI tier (tests/comfyui: module tests on ComfyUI's own classes + a real server),
 #      mandatory when a ComfyUI is found ($COMFYUI_DIR, the enclosing ComfyUI, ~/ComfyUI), in a
 #      virtualenv made from that ComfyUI's requirements, with the browser tier (headless Debian
@@ -33,9 +34,9 @@ if [[ " $tiers " == *" pure "* ]]; then
   else
     echo "== frontend read-out math: SKIPPED (no node on this machine)"
   fi
-  echo "== packaging: pyproject (validate-pyproject, comfy node validate), wheel in a fresh virtualenv"
+  echo "== packaging: pyproject (validate-pyproject, comfy node validate), registry zip, wheel in a fresh virtualenv"
   if bash scripts/packaging_check.sh; then
-    packaging_line="packaging: pyproject valid, wheel installed and ran"
+    packaging_line="packaging: pyproject valid, registry zip checked, wheel installed and ran"
   else
     status=1
     packaging_line="packaging: FAILED"

@@ -17,6 +17,7 @@ _PUBLIC_API = {
     "WindowSettings": _TECHNIQUES + ".windowed_attention",
     "FreeNoiseSettings": _TECHNIQUES + ".freenoise",
     "KeyframeSettings": _TECHNIQUES + ".keyframe_interpolation",
+    "KeyframeSamplingSettings": _TECHNIQUES + ".keyframe_interpolation",
     "ChunkSettings": _TECHNIQUES + ".chunked_decode",
     "FrameChunkingSettings": _TECHNIQUES + ".frame_chunking",
     "ContinuationSettings": _TECHNIQUES + ".continuation",

@@ -3,7 +3,9 @@
 The stock `decode_latents` splits frames into `decode_chunk_size` pieces with no overlap, so the
 temporal decoder's frame mixing and per-call normalisation change at every piece boundary
 (visible seams). We replace the pipeline's `decode_latents` on the instance (undoable) by one that
-decodes overlapping chunks and blends them with the shared chunk plan.
+decodes overlapping chunks and blends them with the shared chunk plan. Under torch.distributed
+(2+ ranks) the chunks are split over the ranks and gathered (`ranks.py`); every rank blends the
+same pixels in the same order, so each returns the single-process video.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import torch
 
 from ..techniques.chunked_decode import ChunkSettings, decode_in_chunks
 from ..techniques.errors import InputError
+from .ranks import map_over_ranks, world
 
 
 def decode_latents_chunked(vae, latents: torch.Tensor, settings: ChunkSettings = ChunkSettings()) -> torch.Tensor:
@@ -22,7 +25,11 @@ def decode_latents_chunked(vae, latents: torch.Tensor, settings: ChunkSettings =
     def decode(chunk: torch.Tensor) -> torch.Tensor:
         return vae.decode(chunk.to(vae.dtype), num_frames=chunk.shape[0]).sample
 
-    videos = [decode_in_chunks(video, decode, settings) for video in scaled]
+    def split_over_ranks(count, decode_chunk):
+        return map_over_ranks(count, decode_chunk, lambda index: f"decoder chunk {index}")
+
+    split = split_over_ranks if world() is not None else None  # one process: one chunk in memory at a time
+    videos = [decode_in_chunks(video, decode, settings, map_chunks=split) for video in scaled]
     return torch.stack(videos).permute(0, 2, 1, 3, 4).float()
 
 

@@ -8,7 +8,7 @@ away, and neighbouring chunks are cross-faded over a few frames around the seam.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 
@@ -110,23 +110,35 @@ def decode_in_chunks(
     settings: ChunkSettings,
     on_chunk_done: Callable[[int, int], None] | None = None,
     before_chunk: Callable[[], None] | None = None,
+    map_chunks: Callable[[int, Callable[[int], torch.Tensor]], Iterable[torch.Tensor]] | None = None,
 ) -> torch.Tensor:
     """Decode `latents` (T, ...) chunk by chunk along dim 0 and blend the pixels.
 
     `decode(latent_chunk) -> pixels (n, ...)` decodes one chunk as one video. Only one chunk is
     decoded at a time; the output is accumulated on the device/dtype `decode` returns.
     `before_chunk` runs before each decode (cancellation), `on_chunk_done(i, n)` after (progress).
+    `map_chunks(n, decode_chunk)` may decode the n chunks elsewhere (e.g. split over processes) and
+    return their pixels in order; the blend is then the same arithmetic in the same order.
     """
     num_frames = latents.shape[0]
     chunks = plan_chunks(num_frames, settings)
-    out = None
-    weight_sum = None
-    for index, chunk in enumerate(chunks):
+
+    def decode_chunk(index: int) -> torch.Tensor:
+        chunk = chunks[index]
         if before_chunk is not None:
             before_chunk()
         pixels = decode(latents[chunk.start:chunk.end])
         if pixels.shape[0] != chunk.end - chunk.start:
             raise RuntimeError(f"decoder returned {pixels.shape[0]} frames for a chunk of {chunk.end - chunk.start}")
+        if on_chunk_done is not None:
+            on_chunk_done(index, len(chunks))
+        return pixels
+
+    decoded = (decode_chunk(index) for index in range(len(chunks))) if map_chunks is None else \
+        map_chunks(len(chunks), decode_chunk)
+    out = None
+    weight_sum = None
+    for chunk, pixels in zip(chunks, decoded):
         if out is None:
             out = torch.zeros((num_frames,) + tuple(pixels.shape[1:]), dtype=torch.float32, device=pixels.device)
             weight_sum = torch.zeros(num_frames, dtype=torch.float64)
@@ -134,10 +146,8 @@ def decode_in_chunks(
         used = weights > 0
         rows = torch.arange(chunk.start, chunk.end)[used]
         w = weights[used].to(torch.float32).to(pixels.device).view(-1, *([1] * (pixels.dim() - 1)))
-        out[rows] += pixels[used].to(torch.float32) * w
+        out[rows] += (pixels[used].to(torch.float32) * w).to(out.device)
         weight_sum[rows] += weights[used]
         del pixels
-        if on_chunk_done is not None:
-            on_chunk_done(index, len(chunks))
     norm = weight_sum.to(torch.float32).to(out.device).view(-1, *([1] * (out.dim() - 1)))
     return out / norm

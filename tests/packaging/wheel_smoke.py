@@ -3,6 +3,7 @@
 Usage: python wheel_smoke.py SCRIPTS_DIR   (SCRIPTS_DIR gives the tiny test pipeline builder, not the pack)
 Fails unless `longer_video` comes from site-packages and its diffusers API runs end to end.
 """
+import logging
 import sys
 import sysconfig
 from pathlib import Path
@@ -16,9 +17,13 @@ assert Path(lv.__file__).resolve().is_relative_to(site_packages), f"longer_video
 assert {name for name in dir(lv) if not name.startswith("_")} == set(lv.__all__), dir(lv)  # the API, nothing else
 assert lv.WEB_DIRECTORY and callable(lv.comfy_entrypoint)  # what ComfyUI reads stays reachable
 sys.path.insert(0, sys.argv[1])
+# Known and harmless, as in the demo (scripts/demo.py says why): transformers' one line that CLIPImageProcessor
+# uses its PIL backend without torchvision, and the sampling bars, which in a log are \r-joined smears.
+logging.getLogger("transformers.utils.import_utils").addFilter(lambda record: "requires torchvision" not in record.getMessage())
 from tiny_svd_pipeline import build_tiny_svd_pipeline  # noqa: E402
 
 pipe = build_tiny_svd_pipeline(seed=0, trained_frames=8)
+pipe.set_progress_bar_config(disable=True)
 frames, size = 20, 32
 image = pipe.video_processor.numpy_to_pil(torch.rand(1, size, size, 3, generator=torch.Generator().manual_seed(0)).numpy())[0]
 

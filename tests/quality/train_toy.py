@@ -104,6 +104,8 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--first-phase", type=int, default=800,
                    help="steps at the start with high noise only (sigma >= 10), where reading the micro-conditioning is the only way down")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from these weights (safetensors, toy layout) instead of a fresh model: toy v2 starts from v1")
     p.add_argument("--ema", type=float, default=0.995)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="most torch threads; fewer are tried when they are faster")
@@ -116,7 +118,7 @@ def main(argv=None):
 
     threads = ThreadChooser(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    unet = toy_model.build_toy_unet(args.seed).to(args.device).train()
+    unet = (toy_model.load_toy_unet(args.init) if args.init else toy_model.build_toy_unet(args.seed)).to(args.device).train()
     ema = toy_model.build_toy_unet(args.seed).to(args.device).eval().requires_grad_(False)
     ema.load_state_dict(unet.state_dict())
     params = sum(p.numel() for p in unet.parameters())

@@ -23,12 +23,33 @@ def test_fps_sets_speed_and_motion_bucket_sets_direction():
     assert torch.allclose(diagonal[1] - diagonal[0], torch.tensor([-step, -step]), atol=1e-6)
 
 
-def test_disk_bounces_off_the_walls():
-    spec = dataclasses.replace(SPEC, start=(12.0, 8.0), fps=8)  # 1 px/frame towards the wall at 13.5
-    x = tm.trajectory(spec, 6)[:, 0]
-    assert x.tolist() == pytest.approx([12.0, 13.0, 13.0, 12.0, 11.0, 10.0])  # 13.5 reached at t=1.5, reflected
+def test_disk_wraps_around_and_keeps_its_direction():
+    spec = dataclasses.replace(SPEC, start=(13.0, 8.0), fps=16)  # 2 px/frame towards the right edge at 16
+    x = tm.trajectory(spec, 5)[:, 0]
+    assert x.tolist() == pytest.approx([13.0, 15.0, 1.0, 3.0, 5.0])  # re-enters on the left, same velocity
+    masks = tm.disk_mask(tm.trajectory(spec, 5))
+    assert torch.allclose(masks.sum((1, 2)), masks[0].sum().expand(5))  # the disk is whole across the seam
     long = tm.trajectory(dataclasses.replace(SPEC, fps=12, motion_bucket_id=37), 200)
-    assert long.min() >= tm.RADIUS - 1e-5 and long.max() <= tm.SIZE - tm.RADIUS + 1e-5
+    assert long.min() >= 0 and long.max() < tm.SIZE
+
+
+def test_background_is_periodic_so_the_seam_is_invisible():
+    bg = tm.background(7)
+    rolled = torch.roll(bg, shifts=(5, 9), dims=(1, 2))
+    # whole waves per side: the field continues smoothly across the edge (neighbour differences stay small)
+    assert (bg[:, :, 0] - bg[:, :, -1]).abs().max() < 4 * (bg[:, :, 1:] - bg[:, :, :-1]).abs().max()
+    assert (rolled[:, 0] - rolled[:, -1]).abs().max() < 4 * (bg[:, 1:] - bg[:, :-1]).abs().max()
+
+
+def test_training_clips_cover_the_keyframe_speeds_and_hide_some_directions():
+    g = torch.Generator().manual_seed(0)
+    specs = [tm.random_training_spec(g) for _ in range(400)]
+    assert {s.fps for s in specs} >= set(tm.EVAL_FPS)
+    assert max(s.fps for s in specs) >= 50 and min(s.fps for s in specs) == tm.TRAIN_FPS_RANGE[0]
+    hidden = [s for s in specs if s.motion_bucket_id == tm.UNKNOWN_DIRECTION]
+    assert 0.05 < len(hidden) / len(specs) < 0.15
+    assert all(s.direction_bucket in tm.TRAIN_MOTION_BUCKETS for s in hidden)
+    assert hidden[0].velocity != (0.0, 0.0)
 
 
 def test_clip_is_still_background_plus_the_moving_disk():

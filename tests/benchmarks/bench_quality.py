@@ -1,19 +1,25 @@
 """Benchmark: measured quality of every long-video technique on the trained toy SVD (tests/quality).
 
 The toy (diffusers' UNetSpatioTemporalConditionModel, trained at 8 frames on one disk moving with
-known velocity) is sampled through the stock diffusers pipeline loop at T = 8, 32 and 64 frames for
-the same SEEDS clips per cell, and every clip is scored against its ground truth (tests/quality/
-metrics.py): trajectory error (px), disk found (%), identity drift, background flicker. Seconds and
-peak memory are those of one cell (all its clips, batched; the keyframe rows run clip by clip), each
-cell in a fresh process. Rows:
+known velocity on a torus, toy v2) is sampled through the stock diffusers pipeline loop at T = 8, 32
+and 64 frames for the same SEEDS clips per cell (same clips and seeds in every row), and every clip
+is scored against its ground truth (tests/quality/metrics.py): trajectory error (px), velocity
+error (px/frame), motion alive (fraction of frames past the trained length moving at about the true
+speed), disk found (%), identity drift, background flicker. Every technique is also reported as a
+**paired** difference against the naive row on the same clips (mean ± standard error of the per-clip
+difference). Seconds and peak memory are those of one cell (all its clips; batched where the rows
+allow), each cell in a fresh process. Rows (names as --rows takes them):
   naive extension; linear / ntk / yarn positions; block and banded windows, each + FreeNoise
   (window 8 = trained length, stride 4); the keyframe hierarchy (8 keyframes at k x speed, then
-  pinned interpolation); continuation (8-frame clips, 4 pinned overlap frames); and two references
-  that are not techniques: the same interpolation from the true keyframes, and copying the first
-  frame. At T = 8 only naive runs: there every technique is the stock model.
+  pinned interpolation) in segment mode with hint hold and first, and in whole mode; continuation
+  (8-frame clips, 4 pinned overlap frames) with hold / first / last hints; and references that are
+  not techniques: the same interpolations from the true keyframes (`keyframes-oracle-*`), and
+  copying the first frame. At T = 8 only naive runs: there every technique is the stock model.
+Per-clip scores of every cell go to tests/quality/results.json ({row: {T: {metric: [per clip]}}})
+so every claim can be re-checked paired; --out holds the samples and the timing.
 ComfyUI's Context Windows (Manual) needs ComfyUI: see bench_quality_comfy.py.
 
-    /work/main/.venv/bin/python tests/benchmarks/bench_quality.py [--seeds 16] [--lengths 8 32 64] [--out out/quality]
+    .venv/bin/python tests/benchmarks/bench_quality.py [--seeds 16] [--lengths 8 32 64] [--rows naive ...]
 """
 from __future__ import annotations
 
@@ -45,12 +51,21 @@ ROWS = {
     "block+freenoise": "windows: block + FreeNoise",
     "banded": "windows: banded",
     "banded+freenoise": "windows: banded + FreeNoise",
-    "keyframes": "keyframe hierarchy (8 keyframes at k x speed, then interpolation)",
-    "continuation": "continuation (8-frame clips, 4 pinned overlap frames)",
-    "keyframes-oracle": "reference: interpolation from the true keyframes",
+    "keyframes-segment": "keyframe hierarchy, segment mode, hint hold",
+    "keyframes-segment-first": "keyframe hierarchy, segment mode, hint first",
+    "keyframes-whole": "keyframe hierarchy, whole mode, hint hold",
+    "continuation": "continuation, hold hints",
+    "continuation-first": "continuation, every frame hinted by the overlap's first frame",
+    "continuation-last": "continuation, every frame hinted by the overlap's last frame",
+    "keyframes-oracle-segment": "reference: true keyframes, segment mode, hint hold",
+    "keyframes-oracle-segment-first": "reference: true keyframes, segment mode, hint first",
+    "keyframes-oracle-whole": "reference: true keyframes, whole mode, hint hold",
     "copy-first": "reference: copy the first frame",
 }
-COLUMNS = ("trajectory_error", "detection_rate", "identity_drift", "flicker")
+COLUMNS = ("trajectory_error", "velocity_error", "motion_alive", "detection_rate", "identity_drift", "flicker")
+PER_CLIP = ("trajectory_error", "velocity_error", "motion_alive", "flicker")
+PAIRED = ("trajectory_error", "velocity_error", "motion_alive")
+RESULTS = HERE.parent / "quality" / "results.json"
 
 
 def apply_technique(pipe, row: str) -> None:
@@ -77,22 +92,26 @@ def generate(row: str, frames: int, specs, seeds, weights: Path, steps: int) -> 
 
         if frames <= toy_model.TRAINED_FRAMES:
             raise ValueError("the keyframe rows need more frames than the trained length")
-        return torch.stack([keyframe_rows.keyframe_hierarchy(pipe, spec, seed, frames, row.endswith("oracle"), steps)
+        mode = "whole" if row.endswith("whole") else "segment"
+        hint = "first" if row.endswith("-first") else "hold"
+        return torch.stack([keyframe_rows.keyframe_hierarchy(pipe, spec, seed, frames, "-oracle" in row, steps,
+                                                             mode=mode, hint=hint)
                             for spec, seed in zip(specs, seeds)])
-    if row == "continuation":
+    if row.startswith("continuation"):
         import continuation_rows
 
-        return torch.stack([continuation_rows.continued_video(pipe, spec, seed, frames, steps)
+        hints = row.split("-")[1] if "-" in row else "hold"
+        return torch.stack([continuation_rows.continued_video(pipe, spec, seed, frames, steps, hints=hints)
                             for spec, seed in zip(specs, seeds)])
     apply_technique(pipe, row)
     return toy_pipeline.sample(pipe, specs, frames, initial_noise(pipe, row, seeds, frames), steps)
 
 
-def measure_cell(row: str, frames: int, seeds: int, weights: Path, out: Path, steps: int) -> dict:
+def measure_cell(row: str, frames: int, seeds: int, weights: Path, out: Path, steps: int, threads: int = 2) -> dict:
     """One cell in this process: sample, time, peak memory, scores; the samples go to out/."""
     from safetensors.torch import save_file
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     specs = toy_motion.eval_specs(seeds)
     clip_seeds = list(range(seeds))
     with PeakMemory() as memory:
@@ -105,10 +124,16 @@ def measure_cell(row: str, frames: int, seeds: int, weights: Path, out: Path, st
     result = {"row": row, "frames": frames, "clips": seeds, "steps": steps, "seconds": round(seconds, 2),
               "peak_mib": round(memory.peak_bytes / 2**20, 1), "device": memory.device}
     for column in COLUMNS:
-        mean, se = metrics.mean_and_standard_error(getattr(s, column) for s in scores)
+        mean, se = nan_mean_and_standard_error(getattr(s, column) for s in scores)
         result[column], result[column + "_se"] = mean, se
     result["per_clip"] = {c: [getattr(s, c) for s in scores] for c in COLUMNS}
     return result
+
+
+def nan_mean_and_standard_error(values) -> tuple[float, float]:
+    """Mean ± standard error over the values that exist (motion alive is nan at T <= the trained length)."""
+    present = [v for v in values if v == v]
+    return metrics.mean_and_standard_error(present) if present else (float("nan"), float("nan"))
 
 
 def applies(row: str, frames: int) -> bool:
@@ -117,22 +142,57 @@ def applies(row: str, frames: int) -> bool:
     return frames > toy_model.TRAINED_FRAMES or row in ("naive", "copy-first")
 
 
-def cell_text(result: dict, column: str, scale: float = 1.0, digits: int = 2) -> str:
-    return f"{result[column] * scale:.{digits}f} ± {result[column + '_se'] * scale:.{digits}f}"
+def cell_text(mean: float, se: float, scale: float = 1.0, digits: int = 2, sign: bool = False) -> str:
+    if mean != mean:
+        return "-"
+    return f"{mean * scale:{'+' if sign else ''}.{digits}f} ± {se * scale:.{digits}f}"
+
+
+def own(result: dict, column: str, scale: float = 1.0, digits: int = 2) -> str:
+    return cell_text(result[column], result[column + "_se"], scale, digits)
+
+
+def paired(result: dict, naive: dict | None, column: str, scale: float = 1.0, digits: int = 2) -> str:
+    """The per-clip difference against naive on the same clips, or '-' (naive itself, or naive not run)."""
+    if naive is None or result is naive:
+        return "-"
+    pairs = [(a, b) for a, b in zip(result["per_clip"][column], naive["per_clip"][column]) if a == a and b == b]
+    if len(pairs) < 2:
+        return "-"
+    mean, se = metrics.paired_difference([a for a, _ in pairs], [b for _, b in pairs])
+    return cell_text(mean, se, scale, digits, sign=True)
 
 
 def markdown_table(results: list[dict], lengths) -> str:
-    lines = ["| technique | T | trajectory error (px) | disk found (%) | identity drift | flicker | seconds | peak MiB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| technique | T | trajectory error (px) | Δ vs naive | velocity error (px/frame) | Δ vs naive | "
+             "motion alive (%) | Δ vs naive | disk found (%) | identity drift | flicker | seconds | peak MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row, label in ROWS.items():
         for frames in lengths:
-            r = next((x for x in results if x["row"] == row and x["frames"] == frames), None)
+            r = find(results, row, frames)
             if r is None:
                 continue
-            lines.append(f"| {label} | {frames} | {cell_text(r, 'trajectory_error')} | "
-                         f"{cell_text(r, 'detection_rate', 100, 0)} | {cell_text(r, 'identity_drift')} | "
-                         f"{cell_text(r, 'flicker', 1, 3)} | {r['seconds']:.0f} | {r['peak_mib']:.0f} |")
+            naive = find(results, "naive", frames)
+            lines.append(f"| {label} | {frames} | {own(r, 'trajectory_error')} | {paired(r, naive, 'trajectory_error')} | "
+                         f"{own(r, 'velocity_error')} | {paired(r, naive, 'velocity_error')} | "
+                         f"{own(r, 'motion_alive', 100, 0)} | {paired(r, naive, 'motion_alive', 100, 0)} | "
+                         f"{own(r, 'detection_rate', 100, 0)} | {own(r, 'identity_drift')} | "
+                         f"{own(r, 'flicker', 1, 3)} | {r['seconds']:.0f} | {r['peak_mib']:.0f} |")
     return "\n".join(lines)
+
+
+def find(results: list[dict], row: str, frames: int) -> dict | None:
+    return next((x for x in results if x["row"] == row and x["frames"] == frames), None)
+
+
+def per_clip_file(results: list[dict]) -> dict:
+    """{row: {T: {metric: [per clip]}}}: what tests/quality/results.json holds (rows in table order)."""
+    out: dict = {}
+    for row in ROWS:
+        for r in sorted((x for x in results if x["row"] == row), key=lambda x: x["frames"]):
+            out.setdefault(row, {})[str(r["frames"])] = {c: [round(v, 5) if v == v else None for v in r["per_clip"][c]]
+                                                         for c in PER_CLIP}
+    return out
 
 
 def main(argv=None):
@@ -143,10 +203,14 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=toy_pipeline.STEPS, help="Euler steps (SVD's default 25)")
     p.add_argument("--weights", type=Path, default=toy_model.WEIGHTS)
     p.add_argument("--out", type=Path, default=HERE.parents[1] / "out" / "quality")
+    p.add_argument("--per-clip", type=Path, default=RESULTS,
+                   help="where the per-clip scores go (committed: tests/quality/results.json)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads per cell (1 when the cell is pinned to one core)")
     p.add_argument("--cell", nargs=2, metavar=("ROW", "FRAMES"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.cell:
-        print(json.dumps(measure_cell(args.cell[0], int(args.cell[1]), args.seeds, args.weights, args.out, args.steps)))
+        print(json.dumps(measure_cell(args.cell[0], int(args.cell[1]), args.seeds, args.weights, args.out, args.steps,
+                                      args.threads)))
         return
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else []
@@ -156,14 +220,17 @@ def main(argv=None):
                 continue
             result = run_isolated(__file__, ["--cell", row, str(frames), "--seeds", str(args.seeds),
                                              "--weights", str(args.weights), "--out", str(args.out),
-                                             "--steps", str(args.steps)])
+                                             "--steps", str(args.steps), "--threads", str(args.threads)])
             results = [r for r in results if (r["row"], r["frames"]) != (row, frames)] + [result]
             results_path.write_text(json.dumps(results, indent=1))
-            print(f"{row:18s} T={frames:3d}  error {cell_text(result, 'trajectory_error')} px  found "
-                  f"{cell_text(result, 'detection_rate', 100, 0)} %  identity {cell_text(result, 'identity_drift')}  "
-                  f"flicker {cell_text(result, 'flicker', 1, 3)}  {result['seconds']:.0f} s  {result['peak_mib']:.0f} MiB",
+            if args.per_clip:
+                args.per_clip.write_text(json.dumps(per_clip_file(results), indent=1) + "\n")
+            print(f"{row:18s} T={frames:3d}  error {own(result, 'trajectory_error')} px  velocity "
+                  f"{own(result, 'velocity_error')} px/frame  alive {own(result, 'motion_alive', 100, 0)} %  found "
+                  f"{own(result, 'detection_rate', 100, 0)} %  {result['seconds']:.0f} s  {result['peak_mib']:.0f} MiB",
                   flush=True)
-    print(f"\ntoy SVD ({args.weights.name}), {args.seeds} clips per cell, mean ± standard error, device "
+    print(f"\ntoy SVD ({args.weights.name}), {args.seeds} clips per cell, mean ± standard error; Δ: paired "
+          f"difference against naive on the same clips (mean ± standard error of the per-clip difference), device "
           f"{results[0]['device'] if results else '?'}:\n")
     print(markdown_table(results, args.lengths))
 

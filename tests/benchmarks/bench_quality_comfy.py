@@ -7,10 +7,12 @@ latent init; CLIP from an EmptyImage through the random CLIP tower, which the to
 model patches -> KSampler (euler, karras, cfg 1, seed = the clip's seed) -> SaveLatent, scored
 like bench_quality.py. ComfyUI's KSampler draws the same initial noise from the seed as the
 diffusers run, so the rows both paths have are compared clip by clip with
-`out/quality/results.json` (run bench_quality.py first). Clips with motion_bucket_id 0 are
-skipped: ComfyUI's widgets start at 1.
+`out/quality/results.json` (run bench_quality.py first): the agreement check. Every row is also
+given as a paired difference against the naive row run here, on the same clips. Clips with
+motion_bucket_id 0 are skipped: ComfyUI's widgets start at 1 (so the clips are the first
+--clips of the 16 table clips that the server can take).
 
-    COMFYUI_DIR=~/ComfyUI <comfyui venv>/bin/python tests/benchmarks/bench_quality_comfy.py [--clips 4] [--frames 32]
+    COMFYUI_DIR=~/ComfyUI <comfyui venv>/bin/python tests/benchmarks/bench_quality_comfy.py [--clips 8] [--frames 32]
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ ROWS = {
     "context-windows": "ComfyUI Context Windows (Manual), length 8, overlap 4, pyramid",
     "context-windows+freenoise": "ComfyUI Context Windows (Manual) with its FreeNoise",
 }
-COLUMNS = ("trajectory_error", "detection_rate", "identity_drift", "flicker")
+COLUMNS = ("trajectory_error", "velocity_error", "motion_alive", "detection_rate", "identity_drift", "flicker")
+COMPARED = ("trajectory_error", "velocity_error", "motion_alive")
 
 
 def model_chain(prompt: dict, row: str) -> list:
@@ -94,15 +97,14 @@ def write_init_latent(path: Path, spec) -> None:
                "latent_format_version_0": torch.tensor([])}, str(path))
 
 
-def paired(comfy: list[float], diffusers: list[float]) -> str:
-    diff = [a - b for a, b in zip(comfy, diffusers)]
-    mean, se = metrics.mean_and_standard_error(diff)
+def paired(values: list[float], baseline: list[float]) -> str:
+    mean, se = metrics.paired_difference(values, baseline)
     return f"{mean:+.3f} ± {se:.3f}"
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--clips", type=int, default=4)
+    p.add_argument("--clips", type=int, default=8)
     p.add_argument("--frames", type=int, default=32)
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--steps", type=int, default=STEPS, help="Euler steps; compare with a diffusers run at the same steps")
@@ -120,6 +122,8 @@ def main(argv=None):
 
     specs = toy_motion.eval_specs(64)
     chosen = [i for i, s in enumerate(specs) if s.motion_bucket_id > 0][:args.clips]
+    if "naive" in args.rows:  # the paired baseline first
+        args.rows = ["naive"] + [r for r in args.rows if r != "naive"]
     reference = {}
     results_path = args.out / "results.json"
     if results_path.exists():
@@ -151,25 +155,26 @@ def main(argv=None):
         finally:
             server.stop()
     print(f"\nComfyUI server, toy SVD, T={args.frames}, clips {chosen}, {args.steps} euler steps, mean ± standard error; "
-          "diffusers columns: the same clips from results.json (paired difference ComfyUI - diffusers):\n")
-    print("| technique | trajectory error (px) ComfyUI | diffusers | paired diff | flicker ComfyUI | diffusers | "
-          "paired diff | s/clip ComfyUI |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "Δ naive: paired difference against the naive row through the server on the same clips; diffusers: the "
+          "same row and clips from results.json and the paired difference ComfyUI - diffusers (the agreement check):\n")
+    print("| technique | metric | ComfyUI | Δ naive (ComfyUI) | diffusers | ComfyUI - diffusers | s/clip ComfyUI |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    naive = next((r for r in rows_out if r["row"] == "naive"), None)
     for r in rows_out:
         ref = reference.get((r["row"], r["frames"]))
         if ref and (ref.get("steps") != args.steps or max(r["clips"]) >= ref["clips"]):
             ref = None  # not the same sampling run: no clip-by-clip comparison
-        cells = []
-        for column in ("trajectory_error", "flicker"):
-            mean, se = metrics.mean_and_standard_error(r["per_clip"][column])
-            cells.append(f"{mean:.3f} ± {se:.3f}")
+        for column in COMPARED:
+            mine = r["per_clip"][column]
+            mean, se = metrics.mean_and_standard_error(mine)
+            cells = [f"{mean:.3f} ± {se:.3f}", paired(mine, naive["per_clip"][column]) if naive and r is not naive else "—"]
             if ref:
                 theirs = [ref["per_clip"][column][i] for i in r["clips"]]
                 m2, s2 = metrics.mean_and_standard_error(theirs)
-                cells += [f"{m2:.3f} ± {s2:.3f}", paired(r["per_clip"][column], theirs)]
+                cells += [f"{m2:.3f} ± {s2:.3f}", paired(mine, theirs)]
             else:
                 cells += ["—", "—"]
-        print(f"| {ROWS[r['row']]} | " + " | ".join(cells) + f" | {r['seconds_per_clip']:.0f} |")
+            print(f"| {ROWS[r['row']]} | {column} | " + " | ".join(cells) + f" | {r['seconds_per_clip']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -21,10 +21,12 @@ OVERLAP = 4
 
 
 @torch.no_grad()
-def continued_video(pipe, spec, seed: int, frames: int, steps: int = toy_pipeline.STEPS) -> torch.Tensor:
+def continued_video(pipe, spec, seed: int, frames: int, steps: int = toy_pipeline.STEPS,
+                    hints: str = "hold") -> torch.Tensor:
     count = toy_model.TRAINED_FRAMES
     video = toy_pipeline.sample(pipe, [spec], count, toy_pipeline.initial_noise([seed], count), steps)[0]
-    settings = lv.ContinuationSettings(overlap_frames=OVERLAP, new_frames=count - OVERLAP, method="injection")
+    settings = lv.ContinuationSettings(overlap_frames=OVERLAP, new_frames=count - OVERLAP, method="injection",
+                                       hints=hints)
     concat, time_ids = toy_pipeline.clip_inputs([spec])
     size = toy_motion.SIZE * toy_pipeline.PIXELS_PER_LATENT
     image = Image.new("RGB", (size, size), (128, 128, 128))  # the CLIP image; the toy ignores its embedding

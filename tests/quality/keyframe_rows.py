@@ -2,9 +2,12 @@
 
 Stage 1 samples K = 8 (the trained length) keyframes k frames apart: for the toy that is the same
 clip at k times the speed, i.e. fps * k (SVD users pick a lower fps / stronger motion for keyframes
-the same way). Stage 2 interpolates (K-1)*k+1 >= T frames with the keyframes pinned and the stock
-first-frame hint, and the first T frames are kept. `oracle=True` pins the true keyframes instead:
-the interpolation stage alone, a reference, not a technique.
+the same way; toy v2 is trained on those speeds). Stage 2 interpolates (K-1)*k+1 >= T frames with
+the keyframes pinned, and the first T frames are kept. As designed, stage 2 runs in `segment` mode:
+each gap (k+1 frames, both ends pinned) is its own short clip near the trained length; `whole` mode
+samples all frames in one pass (as the v1 table did). `hint` is the per-frame concat hint (hold: the
+gap's left keyframe; first: the video's first keyframe). `oracle=True` pins the true keyframes
+instead: the interpolation stage alone, a reference, not a technique.
 The stand-in VAE's `encode` is replaced on the instance for the call so the keyframe latents reach
 the pack's code unchanged (there are no pixels in the toy).
 """
@@ -40,7 +43,7 @@ def latent_encoder(pipe, latents_unscaled: torch.Tensor):
 
 @torch.no_grad()
 def keyframe_hierarchy(pipe, spec, seed: int, frames: int, oracle: bool = False,
-                       steps: int = toy_pipeline.STEPS) -> torch.Tensor:
+                       steps: int = toy_pipeline.STEPS, mode: str = "segment", hint: str = "hold") -> torch.Tensor:
     count, k = toy_model.TRAINED_FRAMES, spacing(frames)
     total = (count - 1) * k + 1
     if oracle:
@@ -54,8 +57,8 @@ def keyframe_hierarchy(pipe, spec, seed: int, frames: int, oracle: bool = False,
     with toy_pipeline.toy_conditioning(pipe, concat, toy_pipeline.eval_context([spec]), time_ids), \
             latent_encoder(pipe, keys / toy_motion.SCALING_FACTOR):
         out = lv.interpolate_keyframes(
-            pipe, images, lv.KeyframeSettings(frames_between=k, hint="first", pin_keyframes=True),
-            size=lv.FrameSize(size, size), num_inference_steps=steps, noise_aug_strength=0.0,
+            pipe, images, lv.KeyframeSettings(frames_between=k, hint=hint, pin_keyframes=True),
+            sampling=lv.KeyframeSamplingSettings(mode=mode, segments_per_batch=count - 1), size=lv.FrameSize(size, size), num_inference_steps=steps, noise_aug_strength=0.0,
             generator=torch.Generator().manual_seed(seed), output_type="latent", min_guidance_scale=1.0,
             max_guidance_scale=1.0, decode_chunk_size=total)
     return out.frames[0, :frames]

@@ -9,7 +9,19 @@ import { closeDialogs, launch, openComfy } from "./comfy_page.mjs";
 import { WORKFLOWS } from "./workflow_specs.mjs";
 
 const [server, root] = process.argv.slice(2);
-const LAYOUT = { gapX: 50, gapY: 80, pad: 24, groupTitle: 44, groupGap: 70, noteWidth: 430, minWidth: 300 };
+const LAYOUT = {
+  gapX: 50, gapY: 80, pad: 24, groupTitle: 44, groupGap: 70, noteWidth: 430, minWidth: 300,
+  // The Vue node design draws an image preview as wide as the node and square for the shipped
+  // example.png, under the widgets: a Load Image node there is about its width + 140 tall (title
+  // included). The canvas node gets that height too, so the node stays inside its group in both.
+  imageExtra: 140, columnSlack: 40,
+  // The view a workflow opens with (saved as extra.ds): the note and the first two groups, at a
+  // zoom where the canvas design draws node text with the frontend's default level-of-detail
+  // threshold (8 px / 14 px = 0.57 on a plain display), on a 1600 px wide window. The Vue node
+  // design spreads a canvas-made layout by 1.2 (its SCALE_FACTOR) and keeps the saved zoom: the
+  // groups are fitted at that size.
+  view: { width: 1600, left: 90, top: 110, right: 30, vueSpread: 1.2, minScale: 0.65, maxScale: 0.85 },
+};
 
 // Runs in the page: builds the graph of one spec and returns the UI workflow and the API prompt.
 async function buildInPage([spec, layout]) {
@@ -51,31 +63,45 @@ async function buildInPage([spec, layout]) {
   const titleHeight = LiteGraph.NODE_TITLE_HEIGHT;
   note.pos = [0, layout.groupTitle + titleHeight];
   note.setSize([layout.noteWidth, 340]);
+  // Text widgets draw their name and value on one line: wide enough for both (Save Video's prefix).
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = `${LiteGraph.NODE_SUBTEXT_SIZE ?? 12}px Arial`;
+  const textNeed = (node) => Math.max(0, ...(node.widgets ?? []).filter((w) => typeof w.value === "string")
+    .map((w) => context.measureText(`${w.label ?? w.name}  ${w.value}`).width + 90));
   let x = layout.noteWidth + layout.groupGap;
+  const groupRights = [];
   for (const groupSpec of spec.groups) {
     let columnX = x + layout.pad;
     let bottom = 0;
     for (const column of groupSpec.columns) {
       const members = column.map((id) => nodes[id]);
-      const width = Math.ceil(Math.max(layout.minWidth, ...members.map((n) => Math.max(n.size[0], n.computeSize()[0]))));
+      const width = Math.ceil(Math.max(layout.minWidth,
+        ...members.map((n) => Math.max(n.size[0], n.computeSize()[0], textNeed(n)))));
       let y = layout.groupTitle + layout.pad + titleHeight;
       for (const node of members) {
         node.pos = [columnX, y];
-        node.setSize([width, Math.ceil(Math.max(node.size[1], node.computeSize()[1]))]);
+        const vueImage = node.comfyClass === "LoadImage" ? width + layout.imageExtra - titleHeight : 0;
+        node.setSize([width, Math.ceil(Math.max(node.size[1], node.computeSize()[1], vueImage))]);
         y += node.size[1] + layout.gapY + titleHeight;
       }
-      bottom = Math.max(bottom, y - layout.gapY - titleHeight);
+      bottom = Math.max(bottom, y - layout.gapY - titleHeight + layout.columnSlack);
       columnX += width + layout.gapX;
     }
     const group = new LiteGraph.LGraphGroup(groupSpec.title);
     group.pos = [x, 0];
     group.size = [columnX - layout.gapX + layout.pad - x, bottom + layout.pad];
     graph.add(group);
+    groupRights.push(group.pos[0] + group.size[0]);
     x = columnX - layout.gapX + layout.pad + layout.groupGap;
   }
   graph.setDirtyCanvas(true, true);
   await pause(500);
   const { workflow, output } = await app.graphToPrompt();
+  // Open on the note and the first two groups (what a user changes first), legible.
+  const { view } = layout;
+  const shown = groupRights[Math.min(1, groupRights.length - 1)];
+  const scale = Math.min(view.maxScale, Math.max(view.minScale, (view.width - view.left - view.right) / (shown * view.vueSpread)));
+  workflow.extra.ds = { scale: Number(scale.toFixed(3)), offset: [Math.round(view.left / scale), Math.round(view.top / scale)] };
   return { workflow, output };
 }
 
@@ -85,7 +111,6 @@ try {
   const page = await openComfy(browser, server, "canvas", errors);
   for (const spec of WORKFLOWS) {
     const { workflow, output } = await page.evaluate(buildInPage, [spec, LAYOUT]);
-    delete workflow.extra.ds;  // the frontend fits a template without a stored view to the window
     writeFileSync(join(root, "example_workflows", `${spec.file}.json`), `${JSON.stringify(workflow, null, 1)}\n`);
     writeFileSync(join(root, "tests", "workflows", `${spec.twin}.api.json`), `${JSON.stringify(output, null, 1)}\n`);
     const thumbnail = await browser.newPage({ viewport: { width: 512, height: 512 } });

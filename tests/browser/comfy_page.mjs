@@ -6,6 +6,12 @@ import { chromium } from "playwright-core";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 export const VIEWPORT = { width: 1600, height: 1000 };
+export const LOD_DEFAULT = 8;
+
+// In the page: the level-of-detail font size threshold (0 draws node text at every zoom).
+export async function setLodThreshold(page, px) {
+  await page.evaluate((v) => window.app.extensionManager.setting.set("LiteGraph.Canvas.MinFontSizeForLOD", v), px);
+}
 
 export async function launch() {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: FLAGS });
@@ -20,7 +26,9 @@ async function setting(server, id, value) {
 export async function openComfy(browser, server, design, pageErrors) {
   await setting(server, "Comfy.TutorialCompleted", true);
   await setting(server, "Comfy.VueNodes.Enabled", design === "vue");
-  await setting(server, "LiteGraph.Canvas.MinFontSizeForLOD", 0);  // text drawn at every zoom, for screenshots
+  // The frontend's default level-of-detail threshold (8 px): node text is drawn only from about 57 %
+  // zoom, so screenshots show what a user sees when a workflow opens.
+  await setting(server, "LiteGraph.Canvas.MinFontSizeForLOD", LOD_DEFAULT);
   const page = await browser.newPage({ viewport: VIEWPORT, deviceScaleFactor: 2 });
   page.on("pageerror", (e) => pageErrors.push(`${design}: ${e.stack ?? e}`));
   await page.goto(server);

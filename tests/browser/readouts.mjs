@@ -7,7 +7,9 @@
 // tests/comfyui/test_browser.py checks.
 //   node tests/browser/readouts.mjs <server url> <repository root> <screenshot dir> <designs, e.g. canvas,vue>
 import { join } from "node:path";
-import { closeDialogs, fitView, launch, loadWorkflow, openComfy, readJson } from "./comfy_page.mjs";
+import {
+  closeDialogs, fitView, launch, loadWorkflow, LOD_DEFAULT, openComfy, readJson, setLodThreshold,
+} from "./comfy_page.mjs";
 import { WORKFLOWS } from "./workflow_specs.mjs";
 
 const [server, root, shotDir, designList] = process.argv.slice(2);
@@ -64,7 +66,39 @@ function measureInPage(design) {
         : n.size[0],
     };
   });
-  return { overlaps, titles, readouts };
+  // Nodes that stick out of the group they belong to (its title bar included), in screen pixels
+  // in the Vue design (its nodes are DOM elements sized by the design), canvas units otherwise.
+  const { ds } = app.canvas;
+  const origin = app.canvas.canvas.getBoundingClientRect();
+  const groups = app.graph._groups ?? app.graph.groups ?? [];
+  const outside = [];
+  for (const [n, r] of rects) {
+    const centre = [n.pos[0] + n.size[0] / 2, n.pos[1] + n.size[1] / 2];
+    const group = groups.find((g) => centre[0] > g.pos[0] && centre[0] < g.pos[0] + g.size[0]
+      && centre[1] > g.pos[1] && centre[1] < g.pos[1] + g.size[1]);
+    if (!group) continue;
+    let box = [group.pos[0], group.pos[1], group.size[0], group.size[1]];
+    if (design === "vue") {
+      box = [(box[0] + ds.offset[0]) * ds.scale + origin.left, (box[1] + ds.offset[1]) * ds.scale + origin.top,
+        box[2] * ds.scale, box[3] * ds.scale];
+    }
+    const out = Math.max(box[0] - r[0], box[1] - r[1], r[0] + r[2] - box[0] - box[2], r[1] + r[3] - box[1] - box[3]);
+    if (out > 1) outside.push(`${n.title} (${n.id}) out of ${group.title} by ${out.toFixed(0)}`);
+  }
+  return { overlaps, titles, readouts, outside_groups: outside };
+}
+
+// In the page, as a workflow opens: the zoom it restores and whether the canvas design draws node
+// text at it (low quality = blank node boxes), and which nodes are on screen.
+function openedViewInPage() {
+  const { app } = window;
+  const canvas = app.canvas;
+  const [width, height] = [canvas.canvas.clientWidth, canvas.canvas.clientHeight];
+  const onScreen = app.graph._nodes.filter((n) => {
+    const x = (n.pos[0] + canvas.ds.offset[0]) * canvas.ds.scale, y = (n.pos[1] + canvas.ds.offset[1]) * canvas.ds.scale;
+    return x >= 0 && y >= 0 && x + n.size[0] * canvas.ds.scale <= width && y + n.size[1] * canvas.ds.scale <= height;
+  }).map((n) => n.title);
+  return { scale: canvas.ds.scale, low_quality: !!canvas.low_quality, on_screen: onScreen };
 }
 
 async function checkWorkflows(page, design) {
@@ -72,8 +106,14 @@ async function checkWorkflows(page, design) {
   for (const spec of WORKFLOWS) {
     phase = `${design}: ${spec.file}`;
     const workflow = readJson(join(root, "example_workflows", `${spec.file}.json`));
+    await setLodThreshold(page, LOD_DEFAULT);
     await loadWorkflow(page, workflow, spec.file);
     const dialogs = await closeDialogs(page);
+    // as the workflow opens (its saved view, the default level of detail): what a user sees first
+    const opened = await page.evaluate(openedViewInPage);
+    const openedShot = `${spec.twin}.${design}.png`;
+    result.dialogs_open[openedShot] = dialogs;
+    await page.screenshot({ path: join(shotDir, openedShot) });
     const prompt = await page.evaluate(async () => (await window.app.graphToPrompt()).output);  // Export (API)
     // pick an image in every Load Image, as a user does: the preview loads and the node grows
     await page.evaluate(() => {
@@ -84,11 +124,14 @@ async function checkWorkflows(page, design) {
       }
     });
     await page.waitForTimeout(1500);
+    // the whole graph, every node's text drawn: measured and shown as an overview
+    await setLodThreshold(page, 0);
     await fitView(page);
-    const shot = `${spec.twin}.${design}.png`;
-    result.dialogs_open[shot] = Math.max(dialogs, await closeDialogs(page));
+    const shot = `${spec.twin}.${design}.overview.png`;
+    result.dialogs_open[shot] = await closeDialogs(page);
     await page.screenshot({ path: join(shotDir, shot) });
     out[spec.twin] = {
+      opened,
       ...(await page.evaluate(measureInPage, design)),
       prompt,
       group_titles: await page.evaluate(() => (window.app.graph._groups ?? window.app.graph.groups).map((g) => g.title)),
@@ -161,7 +204,7 @@ async function templateBrowser(page) {
   phase = "template browser";
   await page.evaluate(() => window.app.extensionManager.command.execute("Comfy.BrowseTemplates"));
   await page.waitForTimeout(1500);
-  await page.getByText("comfyui-longer-video", { exact: true }).first().click();
+  await page.getByText("comfyui-longer-video", { exact: true }).first().click({ timeout: 180000 });  // slow on a loaded machine
   await page.waitForTimeout(2000);
   const cards = await page.evaluate(() => [...document.querySelectorAll('[data-testid^="template-workflow-"]')].map((card) => {
     const title = card.querySelector("h3");

@@ -11,8 +11,8 @@ def test_title_based_client_sets_params_queues_and_gets_the_saved_video(server):
     from comfy_api_simplified import ComfyApiWrapper, ComfyWorkflowWrapper
 
     workflow = ComfyWorkflowWrapper(tiny(api_twin("svd_longer_video_positions_chunked_decode")))
-    assert {"Video: 50 frames", "YaRN positions", "Sampler", "Chunked decode", "Save Video"} <= set(workflow.list_nodes())
-    workflow.set_node_param("Video: 50 frames", "video_frames", 9)
+    assert {"Video settings", "YaRN positions", "Sampler", "Chunked decode", "Save Video"} <= set(workflow.list_nodes())
+    workflow.set_node_param("Video settings", "video_frames", 9)
     workflow.set_node_param("Sampler", "seed", 7)
     assert workflow.get_node_param("Sampler", "seed") == 7
 

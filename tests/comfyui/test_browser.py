@@ -14,7 +14,7 @@ from server_prompts import ROOT, api_twin, write_init_image
 
 SHOTS = ROOT / "test-artifacts" / "browser"
 TWINS = sorted(p.name.removesuffix(".api.json") for p in (ROOT / "tests" / "workflows").glob("*.api.json"))
-KEYFRAME_STAGE_TITLES = ("Stage 2", "Stage 3")
+MIN_OPEN_SCALE = 0.6  # the canvas design draws node text from 8 px / 14 px = 0.57 zoom (default setting)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -74,7 +74,25 @@ def test_no_node_overlaps_another_once_images_are_picked(page_result, design):
         pytest.skip(f"this frontend does not render the {design} node design")
     for name, workflow in workflows(page_result, design).items():
         assert workflow["overlaps"] == [], (name, workflow["overlaps"])
+        assert workflow["outside_groups"] == [], (name, workflow["outside_groups"])
     assert page_result["designs"][design]["added"]["overlaps"] == []
+
+
+@pytest.mark.parametrize("design", ["canvas", "vue"])
+def test_workflows_open_legible_on_the_note_and_the_first_nodes_to_change(page_result, design):
+    """With the frontend's default level-of-detail setting a fitted 25-41 % view draws blank node
+    boxes: each workflow stores the view it opens with (extra.ds), zoomed on the note and the first
+    groups."""
+    if design not in designs(page_result):
+        pytest.skip(f"this frontend does not render the {design} node design")
+    for name, workflow in workflows(page_result, design).items():
+        opened = workflow["opened"]
+        assert opened["scale"] >= MIN_OPEN_SCALE, (name, opened)
+        if design == "canvas":
+            assert not opened["low_quality"], (name, opened)
+        assert "Read me" in opened["on_screen"], (name, opened)
+        images = [t["title"] for t in workflow["titles"] if t["title"] in ("Init image", "Keyframe 1")]
+        assert images and set(images) <= set(opened["on_screen"]), (name, opened)
 
 
 @pytest.mark.parametrize("design", ["canvas", "vue"])
@@ -110,6 +128,12 @@ def test_readouts_follow_the_graph(page_result, design):
     own = by_type(flows["svd_longer_video_own_keyframes"]["readouts"], "LongerVideoKeyframeConditioning")[0]
     if page_result["has_batch_images"]:  # counted through BatchImagesNode
         assert own["text"].startswith("3 keyframes -> 25 frames")
+    continued = flows["svd_longer_video_continued_97_frames"]["readouts"]
+    # one MODEL samples clip 1 (25 frames) and three continuations of 4 + 24 = 28
+    assert by_type(continued, "LongerVideoTemporalPositions")[0]["text"] == "25-28 frames: yarn scale up to 1.12"
+    assert [r["text"] for r in by_type(continued, "LongerVideoContinue")] == [
+        "25 frames so far -> 49 (samples 28)", "49 frames so far -> 73 (samples 28)", "73 frames so far -> 97 (samples 28)"]
+    assert [r["frames"] for r in by_type(continued, "LongerVideoJoinClips")] == [49, 73, 97]
     freenoise = flows["svd_longer_video_65_frames_freenoise"]["readouts"]
     assert by_type(freenoise, "LongerVideoWindowedAttention")[0]["text"] == "65 frames -> 11 windows"
     assert by_type(freenoise, "LongerVideoFreeNoise")[0]["text"] == "65 frames -> 11 windows"
@@ -138,13 +162,14 @@ def test_workflows_explain_themselves(page_result):
     for name, workflow in workflows(page_result, "canvas").items():
         assert len(workflow["group_titles"]) >= 3 and all(workflow["group_titles"]), name
         assert len(workflow["notes"]) == 1 and "svd_xt.safetensors" in workflow["notes"][0], name
+        assert "`" not in workflow["notes"][0], name  # inline code: blue on blue in the Vue design
         for word in ("Change", "Cost", "seed"):
             assert word in workflow["notes"][0], (name, word)
         titles = [t["title"] for t in workflow["titles"] if t["title"] != "Read me"]
         assert len(titles) == len(set(titles)), (name, titles)  # no two nodes look alike
     keyframes = workflows(page_result, "canvas")["svd_longer_video_keyframes_5_17_65"]
     assert [g for g in keyframes["group_titles"] if g.startswith("Stage")] == [
-        "Stage 1: 5 keyframes", "Stage 2: 17 frames", "Stage 3: 65 frames"]
+        "Stage 1: keyframes", "Stage 2: in-betweens", "Stage 3: in-betweens"]
 
 
 @pytest.mark.parametrize("twin", TWINS)
@@ -168,5 +193,5 @@ def test_template_browser_lists_human_titles_and_legible_thumbnails(page_result)
         natural, shown = card["thumbnail_px"]
         # the thumbnails' smallest text is 46 px of 512: at least 16 px on the card
         assert 46 * shown / natural >= 16, card
-    for name in ["template_browser.png"] + [f"{t}.canvas.png" for t in TWINS]:
+    for name in ["template_browser.png"] + [f"{t}.canvas{view}.png" for t in TWINS for view in ("", ".overview")]:
         assert (SHOTS / name).stat().st_size > 10_000

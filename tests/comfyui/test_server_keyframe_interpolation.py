@@ -25,6 +25,8 @@ def test_own_keyframes_workflow_runs_through_the_images(server):
     for n in (1, 2, 3):
         write_init_image(server.base / "input" / f"keyframe_{n}.png", quarter_turns=n)
     prompt = with_saved_latents(tiny(api_twin(OWN_KEYFRAMES)), {"pins": "13", "video": "16"})
+    for node, n in (("2", 1), ("21", 2), ("22", 3)):  # the twin opens on example.png in all three
+        prompt[node]["inputs"]["image"] = f"keyframe_{n}.png"
     prompt["90"]["inputs"]["samples"] = ["13", 2]  # the conditioning's LATENT output: keyframes at their frames
     entry = server.run(prompt, timeout=900)
     assert server.images(entry, "10").shape == (25, 64, 64, 3)

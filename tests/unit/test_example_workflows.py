@@ -6,6 +6,7 @@ and a frame-indexed ramp would make guidance depend on where a frame falls in th
 (in segment mode it restarts every gap). Stage 1 (stock SVD from the init image) keeps the ramp.
 """
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,57 @@ def test_ui_workflow_has_stage_groups_one_note_and_stage_titles(path):
             continue  # "Save Video" says it already; title-based API clients look for that title
         assert node.get("title"), f"{path.stem}: node {node['id']} ({node['type']}) has no title of its own"
     assert not [n for n in workflow["nodes"] if n["type"] == "ImageBatch"], "ImageBatch is deprecated: BatchImagesNode"
+
+
+def readme_request_table() -> dict[str, list[tuple[str, str, str]]]:
+    """The README's per-request table: twin name -> [(node id, input, title)] for every
+    `ID.INPUT` *Title* it names."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("#### What to change per request"):]
+    rows = {}
+    for line in section.splitlines()[1:]:
+        if line.startswith("#"):
+            break
+        match = re.match(r"\| `(svd_longer_video_\w+)` \|(.*)", line)
+        if match:
+            rows[match[1]] = re.findall(r"`(\d+)\.(\w+)`(?: \*([^*]+)\*)?", match[2])
+    return rows
+
+
+def test_readme_request_table_names_every_twin_and_titles_that_exist_in_it():
+    """Title-based clients (set a widget by node title) rely on the titles the README names."""
+    rows = readme_request_table()
+    assert sorted(rows) == sorted(p.name.removesuffix(".api.json") for p in TWINS)
+    readme = (ROOT / "README.md").read_text()
+    twin_list = readme[readme.index("## Example workflows"):readme.index("## VRAM tips")]
+    for twin, refs in rows.items():
+        prompt = json.loads((ROOT / "tests" / "workflows" / f"{twin}.api.json").read_text())
+        assert f"`{twin}`" in twin_list, f"{twin} not in the README's twin list"
+        assert refs, twin
+        for node, name, title in refs:
+            assert node in prompt and name in prompt[node]["inputs"], (twin, node, name)
+            assert title and prompt[node]["_meta"]["title"] == title, (twin, node, title, prompt[node]["_meta"]["title"])
+        assert prompt["9"]["_meta"]["title"] == "Save Video" and "filename_prefix" in prompt["9"]["inputs"], twin
+        seeds = {n for n, name, _ in refs if name == "seed"}
+        assert seeds == {i for i, n in prompt.items() if "seed" in n["inputs"]}, (twin, seeds)  # every sampler named
+
+
+@pytest.mark.parametrize("path", UI_WORKFLOWS, ids=lambda p: p.stem)
+def test_titles_carry_no_frame_counts(path):
+    """A title such as "Video: 65 frames" goes stale when the user edits the count: read-outs and
+    widgets show the numbers."""
+    workflow = json.loads(path.read_text())
+    titles = [n.get("title", "") for n in workflow["nodes"]] + [g["title"] for g in workflow["groups"]]
+    stale = [t for t in titles if re.search(r"(?<!Stage )(?<!Clip )\b\d+\s*(frames|keyframes|fps)|\+\d+", t)]
+    assert not stale, (path.stem, stale)
+
+
+@pytest.mark.parametrize("path", UI_WORKFLOWS, ids=lambda p: p.stem)
+def test_workflow_opens_on_a_saved_legible_view_with_images_every_comfyui_has(path):
+    workflow = json.loads(path.read_text())
+    view = workflow["extra"]["ds"]  # without one the frontend fits the whole graph: 25-41 %, blank nodes
+    assert view["scale"] >= 0.6, view
+    images = [n["widgets_values"][0] for n in workflow["nodes"] if n["type"] == "LoadImage"]
+    assert images and set(images) == {"example.png"}, images  # ComfyUI ships input/example.png
+    note = next(n for n in workflow["nodes"] if n["type"] == "MarkdownNote")["widgets_values"][0]
+    assert "`" not in note  # inline code is drawn blue on blue in the Vue node design

@@ -20,7 +20,7 @@ import torch
 from einops import rearrange, repeat
 
 from ..techniques.errors import InputError
-from ..techniques.frame_chunking import chunk_ranges, map_rows, positions_per_chunk
+from ..techniques.frame_chunking import map_chunks, map_rows, positions_per_chunk
 from ..techniques.temporal_positions import frame_position_embedding
 from ..techniques.windowed_attention import banded_attention, run_block_windows
 from .options import get_option
@@ -149,7 +149,9 @@ def frame_chunked_forward(self, x, context, time_context, timesteps, image_only_
 
     Full-size tensors: the input (kept for the residual), the token stream x, updated chunk by
     chunk in place, and the output, written over x's storage (a chunk of output rows only reads
-    the same rows of x).
+    the same rows of x). With gradients on (reconstruction guidance, training), every step builds
+    new tensors instead (`map_chunks`, `map_rows`): autograd saved the chunks an in-place write
+    would overwrite.
     """
     _, _, h, w = x.shape
     transformer_options["activations_shape"] = list(x.shape)
@@ -189,17 +191,20 @@ def frame_chunked_forward(self, x, context, time_context, timesteps, image_only_
 
     for it_, (block, mix_block) in enumerate(zip(self.transformer_blocks, self.time_stack)):
         transformer_options["block_index"] = it_
-        for start, end in chunk_ranges(rows, frames):
+
+        def spatial_step(rows_x, start, end, block=block):
             chunk_context = spatial_context
             if spatial_context is not None and spatial_context.shape[0] == rows:
                 chunk_context = spatial_context[start:end]
-            x[start:end] = block(x[start:end], context=chunk_context, transformer_options=transformer_options)
-        for start, end in chunk_ranges(x.shape[1], positions):
-            x_spatial = x[:, start:end]
+            return block(rows_x, context=chunk_context, transformer_options=transformer_options)
+
+        def temporal_step(x_spatial, start, end, mix_block=mix_block):
             x_mix = temporal_mix(mix_block, x_spatial, emb, time_context_of(end - start), timesteps,
                                  transformer_options, windows)
-            x[:, start:end] = self.time_mixer(x_spatial=x_spatial, x_temporal=x_mix,
-                                              image_only_indicator=image_only_indicator)
+            return self.time_mixer(x_spatial=x_spatial, x_temporal=x_mix, image_only_indicator=image_only_indicator)
+
+        x = map_chunks(spatial_step, x, 0, frames)
+        x = map_chunks(temporal_step, x, 1, positions)
 
     def project_out(rows_x, rows_in):
         if self.use_linear:

@@ -20,7 +20,7 @@ import functools
 import torch
 
 from ..techniques.errors import InputError
-from ..techniques.frame_chunking import chunk_ranges, map_rows, positions_per_chunk
+from ..techniques.frame_chunking import map_chunks, map_rows, positions_per_chunk
 from ..techniques.temporal_positions import frame_position_embedding
 from ..techniques.windowed_attention import banded_attention, run_block_windows
 from ..upstream import DIFFUSERS_FORWARD, warn_once_if_changed
@@ -192,7 +192,8 @@ def patched_forward(self, hidden_states, encoder_hidden_states=None, image_only_
 def frame_chunked_forward(self, hidden_states, encoder_hidden_states, image_only_indicator, chunking) -> torch.Tensor:
     """`patched_forward`'s computation with per-frame steps on chunks of frames and the temporal
     step on chunks of positions; same seams, same results up to rounding. Full-size tensors: the
-    input (the residual), the token stream (updated in place) and the output."""
+    input (the residual), the token stream (updated in place) and the output. With gradients on,
+    every step builds new tensors instead (`map_chunks`, `map_rows`), so backward works."""
     batch_frames, _, height, width = hidden_states.shape
     num_frames = image_only_indicator.shape[-1]
     batch_size = batch_frames // num_frames
@@ -224,21 +225,20 @@ def frame_chunked_forward(self, hidden_states, encoder_hidden_states, image_only
     positions = positions_per_chunk(batch_frames, hidden_states.shape[1], frames)
 
     for block, temporal_block in zip(self.transformer_blocks, self.temporal_transformer_blocks):
-        for start, end in chunk_ranges(batch_frames, frames):
+        def spatial_step(rows, start, end, block=block):
             rows_context = encoder_hidden_states
             if encoder_hidden_states is not None and encoder_hidden_states.shape[0] == batch_frames:
                 rows_context = encoder_hidden_states[start:end]
             if torch.is_grad_enabled() and self.gradient_checkpointing:
-                hidden_states[start:end] = self._gradient_checkpointing_func(
-                    block, hidden_states[start:end], None, rows_context, None
-                )
-            else:
-                hidden_states[start:end] = block(hidden_states[start:end], encoder_hidden_states=rows_context)
-        for start, end in chunk_ranges(hidden_states.shape[1], positions):
-            spatial = hidden_states[:, start:end]
+                return self._gradient_checkpointing_func(block, rows, None, rows_context, None)
+            return block(rows, encoder_hidden_states=rows_context)
+
+        def temporal_step(spatial, start, end, temporal_block=temporal_block):
             mixed = temporal_mix(temporal_block, spatial, emb, time_context_of(end - start), num_frames, windows)
-            hidden_states[:, start:end] = self.time_mixer(x_spatial=spatial, x_temporal=mixed,
-                                                          image_only_indicator=image_only_indicator)
+            return self.time_mixer(x_spatial=spatial, x_temporal=mixed, image_only_indicator=image_only_indicator)
+
+        hidden_states = map_chunks(spatial_step, hidden_states, 0, frames)
+        hidden_states = map_chunks(temporal_step, hidden_states, 1, positions)
 
     def project_out(rows, rows_residual):
         rows = self.proj_out(rows)

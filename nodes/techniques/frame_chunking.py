@@ -62,19 +62,43 @@ def map_rows(function: Callable[..., torch.Tensor], x: torch.Tensor, size: int, 
     `in_place`: the output is written over x's storage when it has x's size and dtype. Rows a..b of
     a contiguous (N, ...) tensor occupy the same span of storage whatever the trailing shape, and a
     chunk's output is computed before it is written, so no row is overwritten before it is read; x
-    must not be used afterwards.
+    must not be used afterwards. With gradients on, the chunks are concatenated instead: writing
+    into a tensor autograd saved (x, or rows of it) would break the backward pass.
     """
     rows = x.shape[0]
+    if torch.is_grad_enabled():
+        return torch.cat([function(x[start:end], *_rows_of(per_row, rows, start, end))
+                          for start, end in chunk_ranges(rows, size)])
     out = None
     for start, end in chunk_ranges(rows, size):
-        extra = [t[start:end] if torch.is_tensor(t) and t.ndim > 0 and t.shape[0] == rows else t for t in per_row]
-        y = function(x[start:end], *extra)
+        y = function(x[start:end], *_rows_of(per_row, rows, start, end))
         if out is None:
             shape = (rows,) + tuple(y.shape[1:])
             fits = in_place and x.is_contiguous() and y.dtype == x.dtype and x.numel() == rows * y[0].numel()
             out = x.view(shape) if fits else y.new_empty(shape)
         out[start:end] = y
     return out
+
+
+def _rows_of(per_row, rows: int, start: int, end: int) -> list:
+    return [t[start:end] if torch.is_tensor(t) and t.ndim > 0 and t.shape[0] == rows else t for t in per_row]
+
+
+def map_chunks(function: Callable[[torch.Tensor, int, int], torch.Tensor], x: torch.Tensor, dim: int,
+               size: int) -> torch.Tensor:
+    """x with each chunk `x.narrow(dim, a, b - a)` replaced by `function(that chunk, a, b)`.
+
+    Without gradients the results are written into x (no second full-size tensor; `function` must
+    read only its own chunk of x); with gradients they are concatenated into a new tensor, since
+    autograd may have saved x's chunks for the backward pass.
+    """
+    ranges = chunk_ranges(x.shape[dim], size)
+    if torch.is_grad_enabled():
+        return torch.cat([function(x.narrow(dim, start, end - start), start, end) for start, end in ranges], dim=dim)
+    for start, end in ranges:
+        chunk = x.narrow(dim, start, end - start)
+        chunk.copy_(function(chunk, start, end))
+    return x
 
 
 @dataclass(frozen=True)
@@ -157,22 +181,31 @@ def temporal_resblock_in_chunks(x: torch.Tensor, steps: TemporalResBlockSteps, r
     Two full-size tensors exist at once: x and one buffer that first holds h and is then
     overwritten, chunk by chunk, by the output (a chunk's output only reads that chunk's h).
     The buffer is laid out (b, t, c, h, w), so the caller's `b c t h w -> (b t) c h w` is free.
+    With gradients on, h and the output are concatenated instead (autograd saves h's chunks).
     """
     b, _, t, height, width = x.shape
     ranges = chunk_ranges(height, rows_per_chunk)
     stats = group_statistics(x, steps.first_groups, steps.first_eps, rows_per_chunk)
-    buffer = None
-    for start, end in ranges:
-        h = steps.first(steps.first_norm(x[:, :, :, start:end], stats))
-        if buffer is None:
-            buffer = h.new_empty((b, t, h.shape[1], height, width)).permute(0, 2, 1, 3, 4)
-        buffer[:, :, :, start:end] = h
-    del h
-    stats = group_statistics(buffer, steps.second_groups, steps.second_eps, rows_per_chunk)
-    for start, end in ranges:
-        y = steps.second(steps.second_norm(buffer[:, :, :, start:end], stats))
-        buffer[:, :, :, start:end] = steps.finish(x[:, :, :, start:end], y)
-    return buffer
+
+    def first(start, end):
+        return steps.first(steps.first_norm(x[:, :, :, start:end], stats))
+
+    if torch.is_grad_enabled():
+        h = torch.cat([first(start, end) for start, end in ranges], dim=3)
+    else:
+        h = None
+        for start, end in ranges:
+            chunk = first(start, end)
+            if h is None:
+                h = chunk.new_empty((b, t, chunk.shape[1], height, width)).permute(0, 2, 1, 3, 4)
+            h[:, :, :, start:end] = chunk
+        del chunk
+    stats = group_statistics(h, steps.second_groups, steps.second_eps, rows_per_chunk)
+
+    def second(h_chunk, start, end):
+        return steps.finish(x[:, :, :, start:end], steps.second(steps.second_norm(h_chunk, stats)))
+
+    return map_chunks(second, h, 3, rows_per_chunk)
 
 
 def rows_per_height_chunk(rows: int, height: int, width: int, frames_per_chunk: int) -> int:

@@ -54,6 +54,27 @@ def test_chunked_model_equals_stock(stock, frames, frames_per_chunk):
     assert max_difference(run_patched(chunked(stock, frames_per_chunk), inputs), run_patched(stock, inputs)) <= TOLERANCE
 
 
+def output_and_input_gradient(patcher, inputs):
+    """The model's output and the gradient of a fixed projection of it w.r.t. the noisy latent."""
+    import comfy.model_management
+
+    comfy.model_management.load_models_gpu([patcher])
+    x = inputs["x"].clone().requires_grad_(True)
+    options = dict(patcher.model_options.get("transformer_options", {}))
+    out = patcher.model.apply_model(**dict(inputs, x=x), transformer_options=options)
+    (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(5))).sum().backward()
+    return out.detach(), x.grad
+
+
+@pytest.mark.parametrize("frames, frames_per_chunk", [(9, 4), (25, 3)])
+def test_backward_through_the_chunked_model_equals_the_stock_gradient(stock, frames, frames_per_chunk):
+    inputs = svd_inputs(CONFIG, frames)
+    expected, expected_gradient = output_and_input_gradient(stock, inputs)
+    out, gradient = output_and_input_gradient(chunked(stock, frames_per_chunk), inputs)
+    assert max_difference(out, expected) <= TOLERANCE
+    assert max_difference(gradient, expected_gradient) <= 1e-4 * expected_gradient.abs().max().item()
+
+
 def test_calls_of_at_most_one_chunk_run_the_stock_model(stock):
     inputs = svd_inputs(CONFIG, 6)
     assert torch.equal(run_patched(chunked(stock, 12), inputs), run_patched(stock, inputs))

@@ -146,6 +146,51 @@ def test_runs_under_sequential_cpu_offload(pipe):
     assert max_difference(run_unet(unet, inputs), expected) <= 1e-6
 
 
+def output_and_gradients(unet, inputs):
+    """The UNet's output and the gradients of a fixed projection of it w.r.t. the sample and the weights."""
+    sample = inputs["sample"].clone().requires_grad_(True)
+    unet.zero_grad(set_to_none=True)
+    out = unet(**dict(inputs, sample=sample)).sample
+    projection = torch.randn(out.shape, generator=torch.Generator().manual_seed(5))
+    (out * projection).sum().backward()
+    weights = {name: p.grad.clone() for name, p in unet.named_parameters() if p.grad is not None}
+    return out.detach(), sample.grad, weights
+
+
+@pytest.mark.parametrize("frames, frames_per_chunk, checkpointing", [(9, 4, False), (25, 3, False), (9, 4, True)])
+def test_backward_through_the_chunked_unet_equals_the_stock_gradient(pipe, frames, frames_per_chunk, checkpointing):
+    unet = copy.deepcopy(pipe.unet)
+    if checkpointing:
+        unet.enable_gradient_checkpointing()
+    inputs = unet_inputs(unet, frames)
+    stock, stock_input, stock_weights = output_and_gradients(unet, inputs)
+    lv.apply_frame_chunking(unet, lv.FrameChunkingSettings(frames_per_chunk))
+    out, grad_input, grad_weights = output_and_gradients(unet, inputs)
+    assert max_difference(out, stock) <= TOLERANCE
+    assert max_difference(grad_input, stock_input) <= 1e-4 * stock_input.abs().max().item()
+    assert grad_weights.keys() == stock_weights.keys()
+    scale = max(grad.abs().max().item() for grad in stock_weights.values())
+    for name, grad in grad_weights.items():
+        assert max_difference(grad, stock_weights[name]) <= 1e-5 * scale, name
+
+
+def test_continue_video_reconstruction_on_a_frame_chunked_pipeline():
+    # fp64, as above; reconstruction backpropagates through every chunked layer at every step
+    pipe = tiny_pipeline(torch.float64)
+    frames = torch.randint(0, 256, (5, 3, SIZE, SIZE), generator=torch.Generator().manual_seed(0)) / 255
+    settings = lv.ContinuationSettings(2, 3, "reconstruction")
+
+    def run(target):
+        with torch.no_grad():
+            return lv.continue_video(target, frames, settings, num_inference_steps=2, output_type="latent",
+                                     generator=torch.Generator().manual_seed(0)).frames
+
+    expected = run(pipe)
+    chunked = copy.deepcopy(pipe)
+    lv.apply_frame_chunking(chunked, lv.FrameChunkingSettings(3))  # 5 frames, cond + uncond: 10 rows in 4 chunks
+    assert max_difference(run(chunked), expected) <= 1e-9
+
+
 def test_bad_settings_and_models_name_the_input():
     with pytest.raises(lv.InputError, match="frames_per_chunk"):
         lv.FrameChunkingSettings(0)

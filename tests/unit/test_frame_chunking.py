@@ -6,8 +6,8 @@ import torch.nn.functional as F
 
 from longer_video.nodes.techniques.errors import InputError
 from longer_video.nodes.techniques.frame_chunking import (
-    FrameChunkingSettings, TemporalResBlockSteps, chunk_ranges, group_normalize, group_statistics, map_rows,
-    positions_per_chunk, temporal_resblock_in_chunks, unet_frame_floor,
+    FrameChunkingSettings, TemporalResBlockSteps, chunk_ranges, group_normalize, group_statistics, map_chunks,
+    map_rows, positions_per_chunk, temporal_resblock_in_chunks, unet_frame_floor,
 )
 
 
@@ -43,10 +43,30 @@ def test_map_rows_equals_one_call_and_slices_per_row_arguments():
 def test_map_rows_in_place_reuses_the_input_storage_when_the_output_fits():
     x = torch.randn(10, 6, 4)
     expected = (x * 2).reshape(10, 4, 6)
-    out = map_rows(lambda rows: (rows * 2).reshape(rows.shape[0], 4, 6), x, 3, in_place=True)
+    with torch.no_grad():  # inference; with gradients on the chunks are concatenated (backward test below)
+        out = map_rows(lambda rows: (rows * 2).reshape(rows.shape[0], 4, 6), x, 3, in_place=True)
+        wider = map_rows(lambda rows: torch.cat([rows, rows], 1), torch.randn(10, 6, 4), 3, in_place=True)
     assert torch.equal(out, expected) and out.data_ptr() == x.data_ptr()
-    wider = map_rows(lambda rows: torch.cat([rows, rows], 1), torch.randn(10, 6, 4), 3, in_place=True)
     assert wider.shape == (10, 12, 4)
+
+
+def test_map_rows_and_map_chunks_backward_equals_one_call():
+    # the chunks save their inputs (sin); writing outputs over x or its chunks would break backward
+    leaf = torch.randn(10, 6, dtype=torch.float64, requires_grad=True)
+    (expected,) = torch.autograd.grad(((leaf * 2).sin() * 3).sin().sum(), leaf)
+    x = leaf * 2
+    x = map_chunks(lambda chunk, start, end: chunk.sin() * 3, x, 1, 4)
+    out = map_rows(lambda rows: rows.sin(), x, 3, in_place=True)
+    (gradient,) = torch.autograd.grad(out.sum(), leaf)
+    assert torch.allclose(gradient, expected, atol=1e-12)
+
+
+def test_map_chunks_without_gradients_writes_into_the_input():
+    x = torch.randn(4, 7)
+    expected = x * 2
+    with torch.no_grad():
+        out = map_chunks(lambda chunk, start, end: chunk * 2, x, 1, 3)
+    assert out is x and torch.equal(out, expected)
 
 
 @pytest.mark.parametrize("dtype, tolerance", [(torch.float64, 1e-12), (torch.float32, 2e-6)])
@@ -92,6 +112,32 @@ def test_temporal_resblock_in_chunks_equals_the_one_call_block(rows_per_chunk):
         out = temporal_resblock_in_chunks(x, steps, rows_per_chunk)
     assert (out - expected).abs().max() <= 1e-12
     assert out.permute(0, 2, 1, 3, 4).is_contiguous()  # (b t) c h w without a copy
+
+
+@pytest.mark.parametrize("rows_per_chunk", [1, 2])
+def test_temporal_resblock_in_chunks_backward_equals_the_one_call_block(rows_per_chunk):
+    torch.manual_seed(0)
+    b, c, t, h, w = 2, 8, 6, 5, 3
+    x = torch.randn(b, c, t, h, w, dtype=torch.float64, requires_grad=True)
+    norm1, norm2 = torch.nn.GroupNorm(4, c).double(), torch.nn.GroupNorm(4, c).double()
+    conv1 = torch.nn.Conv3d(c, c, (3, 1, 1), padding=(1, 0, 0)).double()
+    conv2 = torch.nn.Conv3d(c, c, (3, 1, 1), padding=(1, 0, 0)).double()
+    emb, alpha = torch.randn(b, c, t, 1, 1, dtype=torch.float64), 0.3
+    projection = torch.randn(b, c, t, h, w, dtype=torch.float64)
+    weights = [x, *conv1.parameters(), *conv2.parameters(), *norm1.parameters(), *norm2.parameters()]
+    expected = torch.autograd.grad(
+        (reference_temporal_resblock(x, norm1, conv1, emb, norm2, conv2, alpha) * projection).sum(), weights)
+    steps = TemporalResBlockSteps(
+        first_norm=lambda chunk, s: group_normalize(chunk, s, norm1.weight, norm1.bias, 4), first_groups=4,
+        first_eps=norm1.eps, first=lambda n: conv1(F.silu(n)) + emb,
+        second_norm=lambda chunk, s: group_normalize(chunk, s, norm2.weight, norm2.bias, 4), second_groups=4,
+        second_eps=norm2.eps, second=lambda n: conv2(F.silu(n)),
+        finish=lambda xc, hc: alpha * xc + (1 - alpha) * (xc + hc),
+    )
+    out = temporal_resblock_in_chunks(x, steps, rows_per_chunk)
+    gradients = torch.autograd.grad((out * projection).sum(), weights)
+    for gradient, reference in zip(gradients, expected):
+        assert (gradient - reference).abs().max() <= 1e-10
 
 
 def test_unet_floor_is_the_widest_decoder_moment():

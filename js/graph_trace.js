@@ -63,7 +63,8 @@ export function framesFrom(node, slot, depth = 0) {
     case "SVD_img2vid_Conditioning":
       return slot === 2 ? Number(widgetValue(node, "video_frames")) : null;
     case "LongerVideoKeyframeConditioning": {
-      const keyframes = keyframeCount(node, depth);
+      const found = keyframeCount(node, depth);
+      const keyframes = found == null ? null : found + (widgetValue(node, "loop") === true ? 1 : 0);
       const between = Number(widgetValue(node, "frames_between"));
       return slot === 2 && keyframes >= 2 && between >= 1 ? (keyframes - 1) * between + 1 : null;
     }

@@ -1,6 +1,6 @@
 // Longer Video frontend extension: live read-outs under the widgets of the pack's nodes, so users
-// see what they would otherwise compute by hand (output frames of a keyframe stage, gaps per model
-// call, number of temporal windows, position scale, new frames per decoder call, frames so far and
+// see what they would otherwise compute by hand (output frames of a keyframe stage with its loop, gaps
+// per model call and the sampling direction's cost, number of temporal windows, position scale, new frames per decoder call, frames so far and
 // after a continuation or a join) and get a warning
 // before queueing settings that cannot work.
 //
@@ -14,8 +14,8 @@ import {
   widgetValue,
 } from "./graph_trace.js";
 import {
-  chunkReadout, continueReadout, joinReadout, keyframeReadout, positionReadout, samplerReadout, windowAgreement,
-  windowReadout,
+  chunkReadout, continueReadout, joinReadout, keyframeReadout, positionReadout, samplerReadout, stageKeyframes,
+  windowAgreement, windowReadout,
 } from "./readouts.js";
 
 const WIDGET_NAME = "longer_video_readout";
@@ -45,13 +45,14 @@ const READOUTS = {
     Number(widgetValue(node, "crossfade_frames")),
   ),
   LongerVideoKeyframeConditioning: (node) => keyframeReadout(
-    keyframeCount(node), Number(widgetValue(node, "frames_between")),
+    keyframeCount(node), Number(widgetValue(node, "frames_between")), widgetValue(node, "loop") === true,
   ),
   LongerVideoKeyframeSampler: (node) => {
     const stage = keyframeStageOf(node);
     return samplerReadout(
-      widgetValue(node, "mode"), stage ? keyframeCount(stage) : null,
+      widgetValue(node, "mode"), stage ? stageKeyframes(keyframeCount(stage), widgetValue(stage, "loop") === true) : null,
       stage ? Number(widgetValue(stage, "frames_between")) : NaN, Number(widgetValue(node, "segments_per_batch")),
+      widgetValue(node, "direction") ?? "forward",
     );
   },
   LongerVideoWindowedAttention: (node) => windowsReadout(node, "LongerVideoFreeNoise", "FreeNoise"),

@@ -17,13 +17,24 @@ export function positionScale(frames, trainedFrames) {
   return frames > trainedFrames ? frames / trainedFrames : 1;
 }
 
-// Mirrors nodes/techniques/keyframes.py: K keyframes, k frames between -> (K-1)*k+1 frames.
-export function keyframeReadout(keyframes, framesBetween) {
+// Mirrors nodes/techniques/keyframe_interpolation.py: K keyframes, k frames between -> (K-1)*k+1 frames;
+// with loop the first keyframe comes again after the last: K*k+1 frames, ending on the first.
+export function keyframeReadout(keyframes, framesBetween, loop = false) {
   if (!(framesBetween >= 1)) return { ok: false, text: "frames_between must be >= 1" };
-  if (keyframes == null) return { ok: true, text: `(keyframes-1) x ${framesBetween} + 1 frames` };
-  if (keyframes < 2) return { ok: false, text: `${keyframes} keyframe: need at least 2` };
-  const frames = (keyframes - 1) * framesBetween + 1;
-  return { ok: true, frames, text: `${keyframes} keyframes -> ${frames} frames (gaps of ${framesBetween + 1})` };
+  if (keyframes == null) {
+    return { ok: true, text: loop ? `keyframes x ${framesBetween} + 1 frames (loop)` : `(keyframes-1) x ${framesBetween} + 1 frames` };
+  }
+  const stage = stageKeyframes(keyframes, loop);
+  if (stage < 2) return { ok: false, text: `${keyframes} keyframe: need at least 2 (or loop)` };
+  const frames = (stage - 1) * framesBetween + 1;
+  const looped = loop ? " + loop" : "";
+  const ends = loop ? ", ends on the first" : "";
+  return { ok: true, frames, text: `${keyframes} keyframes${looped} -> ${frames} frames (gaps of ${framesBetween + 1}${ends})` };
+}
+
+// Keyframes a stage interpolates: loop adds the first keyframe after the last.
+export function stageKeyframes(keyframes, loop) {
+  return keyframes == null ? null : keyframes + (loop ? 1 : 0);
 }
 
 // Mirrors plan_windows in nodes/techniques/windows.py (tail window ends at the last frame).
@@ -46,9 +57,19 @@ export function windowReadout(frames, windowFrames, strideFrames) {
   return { ok: true, text: `${frames} frames -> ${windowCount(frames, windowFrames, strideFrames)} windows` };
 }
 
-// Keyframe Sampler: what one model call samples (memory follows it). K keyframes, k frames_between:
-// segment mode samples the K-1 gaps as clips of k+1 frames, segmentsPerBatch gaps per call.
-export function samplerReadout(mode, keyframes, framesBetween, segmentsPerBatch) {
+// Keyframe Sampler: what one model call samples (memory follows it) and the direction's cost.
+export function samplerReadout(mode, keyframes, framesBetween, segmentsPerBatch, direction = "forward") {
+  if (direction !== "forward" && direction !== "bidirectional") {
+    return { ok: false, text: "direction must be forward or bidirectional" };
+  }
+  const readout = samplerCallReadout(mode, keyframes, framesBetween, segmentsPerBatch);
+  if (!readout.ok || direction === "forward") return readout;
+  return { ...readout, text: `${readout.text}; bidirectional: 2 model evaluations per step` };
+}
+
+// K keyframes (with the loop's), k frames_between: segment mode samples the K-1 gaps as clips of
+// k+1 frames, segmentsPerBatch gaps per call.
+function samplerCallReadout(mode, keyframes, framesBetween, segmentsPerBatch) {
   if (mode !== "segment" && mode !== "whole") return { ok: false, text: `mode must be segment or whole` };
   if (!(segmentsPerBatch >= 1)) return { ok: false, text: "segments_per_batch must be >= 1" };
   if (Number.isNaN(framesBetween)) {  // no Keyframe Conditioning connected yet

@@ -10,6 +10,7 @@ from .comfy_patches.clip_batch import require_batchable
 from .comfy_patches.keyframe_interpolation_sampling import SamplerSettings, sample_segments, sample_whole
 from .comfy_patches.video_transformer import require_video_model
 from .node_common import CATEGORY, default, names_input_errors, settings_from, validation_result
+from .techniques.bidirectional import DIRECTIONS
 from .techniques.errors import InputError
 from .techniques.keyframe_interpolation import (
     HINT_MODES, SAMPLING_MODES, KeyframeSamplingSettings, KeyframeSettings, require_keyframes,
@@ -39,6 +40,7 @@ class LongerVideoKeyframeConditioning(io.ComfyNode):
                 "LATENT carries them and a per-frame noise mask, and a conditioning hook pastes them back after "
                 "sampling (samplers such as dpm_fast or uni_pc stop at a nonzero noise level). Chain stages "
                 "(5 -> 17 -> 65 frames) by feeding a stage's sampled LATENT in as the next stage's keyframe_latents. "
+                "loop adds the first keyframe after the last for a video that repeats seamlessly. "
                 "Sample it with KSampler or the Keyframe Sampler, at a constant cfg (no Video Linear CFG Guidance: "
                 "the keyframes are pinned). The read-out shows the output frame count."
             ),
@@ -78,6 +80,12 @@ class LongerVideoKeyframeConditioning(io.ComfyNode):
                 io.Float.Input("pin_release", default=default(KeyframeSettings, "pin_release"), min=0.0, max=1.0, step=0.05,
                                tooltip="Fraction of the sampling steps that keep the pins; after it the keyframes "
                                        "are refined with their neighbours. 1.0 = pinned to the end (exact keyframes)."),
+                io.Boolean.Input("loop", default=default(KeyframeSettings, "loop"), optional=True,
+                                 tooltip="Add the first keyframe again after the last: K keyframes give K*k+1 frames "
+                                         "and the video ends on its first frame, so it repeats without a jump (drop "
+                                         "the last frame when a player repeats the file). 1 keyframe is enough. Turn "
+                                         "it on in one stage only: a later stage's keyframes already end on the "
+                                         "first. Pairs well with the Keyframe Sampler's bidirectional direction."),
             ],
             outputs=[
                 io.Conditioning.Output(display_name="positive"),
@@ -98,7 +106,7 @@ class LongerVideoKeyframeConditioning(io.ComfyNode):
         if (keyframes is None) == (keyframe_latents is None):
             raise InputError("connect exactly one of keyframes (IMAGE) or keyframe_latents (LATENT)")
         if keyframes is not None:
-            require_keyframes(keyframes.shape[0], "keyframes")
+            require_keyframes(settings.stage_keyframes(keyframes.shape[0]), "keyframes")
             pins, hints = encode_keyframe_images(vae, keyframes, size, micro.augmentation_level)
         else:
             if micro.augmentation_level > 0:
@@ -108,7 +116,7 @@ class LongerVideoKeyframeConditioning(io.ComfyNode):
                                  "to use it")
             pins = hints = keyframe_latents["samples"]
             check_latent_batch(pins, "keyframe_latents")
-            require_keyframes(pins.shape[0], "keyframe_latents")
+            require_keyframes(settings.stage_keyframes(pins.shape[0]), "keyframe_latents")
             check_latent_size(pins, size, "keyframe_latents")
         images = clip_images if clip_images is not None else keyframes
         if images is None:
@@ -136,7 +144,10 @@ class LongerVideoKeyframeSampler(io.ComfyNode):
                 "depend on the whole batch, takes one gap at a time). whole: all frames "
                 "in one run, like KSampler (coherent across gaps, memory grows with the video; add Windowed "
                 "Temporal Attention past ~25 frames). Progress counts every step of every gap; Cancel stops "
-                "between gaps. The read-out shows the gaps and frames per model call."
+                "between gaps. bidirectional: every model call also runs the frames reversed, hinted with each "
+                "gap's end keyframe, and fuses the two estimates (Time Reversal Fusion), so each gap is also "
+                "sampled as the stock model starts from its end keyframe; twice the model evaluations. The "
+                "read-out shows the gaps, frames per model call and the direction's cost."
             ),
             inputs=[
                 io.Model.Input("model", tooltip="An SVD / SVD-XT model (patched or not)."),
@@ -159,31 +170,52 @@ class LongerVideoKeyframeSampler(io.ComfyNode):
                              tooltip="segment mode: gaps sampled together as a batch of clips, the same result as one at "
                                      "a time. 1 = lowest memory; more = faster on a big GPU. Must be 1 with "
                                      "dpm_adaptive."),
+                io.Combo.Input("direction", options=list(DIRECTIONS), default=default(KeyframeSamplingSettings, "direction"),
+                               optional=True,
+                               tooltip="forward: the frames in order, each gap hinted with its start keyframe (stock "
+                                       "SVD). bidirectional: also the frames reversed, hinted with the gap's end "
+                                       "keyframe (and its CLIP embedding); the two denoised estimates are blended per "
+                                       "frame, the backward one's weight rising from 0 at the start keyframe to 1 at "
+                                       "the end (Time Reversal Fusion, Feng et al. 2024). Works with every sampler "
+                                       "and both modes; twice the model evaluations per step, the same memory."),
+                io.Int.Input("reverse_motion_bucket_id", default=-1, min=-1, max=1023, optional=True,
+                             tooltip="bidirectional: the backward pass's motion_bucket_id. -1 = the same as "
+                                     "Keyframe Conditioning's (SVD's bucket is an amount of motion, no direction). "
+                                     "Set it for models whose bucket has a direction (e.g. bucket + 128 mod 256 on "
+                                     "the pack's quality toy)."),
             ],
             outputs=[io.Latent.Output(tooltip="All (keyframes-1)*frames_between+1 frames.")],
         )
 
     @classmethod
-    def validate_inputs(cls, sampler_name=None, segments_per_batch=None, mode=None):
-        def check(sampler_name, segments_per_batch, mode):
+    def validate_inputs(cls, sampler_name=None, segments_per_batch=None, mode=None, direction="forward",
+                        reverse_motion_bucket_id=-1):
+        def check(sampler_name, segments_per_batch, mode, direction, reverse_motion_bucket_id):
             import comfy.samplers
 
             if sampler_name not in comfy.samplers.KSampler.SAMPLERS:  # in the signature: ComfyUI leaves it to us
                 raise InputError(f"sampler_name must be one of ComfyUI's samplers; got {sampler_name!r}")
-            KeyframeSamplingSettings(mode, segments_per_batch)
+            KeyframeSamplingSettings(mode, segments_per_batch, direction, unset_is_none(reverse_motion_bucket_id))
             require_batchable(sampler_name, segments_per_batch if mode == "segment" else 1)
 
-        return validation_result(check, sampler_name, segments_per_batch, mode)
+        return validation_result(check, sampler_name, segments_per_batch, mode, direction, reverse_motion_bucket_id)
 
     @classmethod
     @names_input_errors
     def execute(cls, model, positive, negative, latent_image, **widgets) -> io.NodeOutput:
+        if "reverse_motion_bucket_id" in widgets:
+            widgets["reverse_motion_bucket_id"] = unset_is_none(widgets["reverse_motion_bucket_id"])
         sampler, sampling = settings_from(widgets, SamplerSettings, KeyframeSamplingSettings)
         require_video_model(model)
         if sampling.mode == "whole":
-            return io.NodeOutput(sample_whole(model, positive, negative, latent_image, sampler))
+            return io.NodeOutput(sample_whole(model, positive, negative, latent_image, sampler, sampling.bidirectional))
         return io.NodeOutput(sample_segments(model, positive, negative, latent_image, sampler,
-                                             sampling.segments_per_batch))
+                                             sampling.segments_per_batch, sampling.bidirectional))
+
+
+def unset_is_none(reverse_motion_bucket_id):
+    """The widget's -1 (same as the forward pass) is the settings' None."""
+    return None if reverse_motion_bucket_id == -1 else reverse_motion_bucket_id
 
 
 NODES = [LongerVideoKeyframeConditioning, LongerVideoKeyframeSampler]

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import torch
 
+from ..techniques.bidirectional import mirrored_sources
 from ..techniques.errors import InputError
 from ..techniques.keyframe_interpolation import (
-    KeyframeSettings, per_frame, pin_mask, pinned_latent, pinned_steps, require_keyframes,
+    KeyframeSettings, hint_sources, pin_mask, pinned_latent, pinned_steps, require_keyframes, require_open_loop,
 )
 from ..techniques.svd import LATENT_CHANNELS, FrameSize, MicroConditioning
 
 PINS_WRAPPER_KEY = "longer_video_pins"
+REVERSE_HINTS_KEY = "longer_video_reverse_hints"  # per frame: the backward pass's hints (bidirectional.py)
+REVERSE_CROSS_ATTN_KEY = "longer_video_reverse_cross_attn"
 FRAMES_BETWEEN_KEY = "longer_video_frames_between"
 
 
@@ -103,15 +106,24 @@ def pin_hooks(pin_release: float = 1.0):
     return group
 
 
-def svd_conditioning(cross_attn: torch.Tensor, hints: torch.Tensor, micro: MicroConditioning, hooks=None):
-    """(positive, negative) as SVD_img2vid_Conditioning builds them, with per-frame (or shared) tensors."""
+def svd_conditioning(cross_attn: torch.Tensor, hints: torch.Tensor, micro: MicroConditioning, hooks=None,
+                     reverse: tuple[torch.Tensor, torch.Tensor] | None = None):
+    """(positive, negative) as SVD_img2vid_Conditioning builds them, with per-frame (or shared) tensors.
+
+    reverse: (cross_attn, hints) of the backward pass, per frame, for bidirectional sampling
+    (`bidirectional.py`); stock samplers ignore them.
+    """
     values = {"motion_bucket_id": micro.motion_bucket_id, "fps": micro.fps,
               "augmentation_level": micro.augmentation_level}
     if hooks is not None:
         values["hooks"] = hooks
-    positive = [[cross_attn, dict(values, concat_latent_image=hints)]]
-    negative = [[torch.zeros_like(cross_attn), dict(values, concat_latent_image=torch.zeros_like(hints))]]
-    return positive, negative
+    positive = dict(values, concat_latent_image=hints)
+    negative = dict(values, concat_latent_image=torch.zeros_like(hints))
+    if reverse is not None:
+        positive.update({REVERSE_CROSS_ATTN_KEY: reverse[0], REVERSE_HINTS_KEY: reverse[1]})
+        negative.update({REVERSE_CROSS_ATTN_KEY: torch.zeros_like(reverse[0]),
+                         REVERSE_HINTS_KEY: torch.zeros_like(reverse[1])})
+    return [[cross_attn, positive]], [[torch.zeros_like(cross_attn), negative]]
 
 
 def keyframe_conditioning(clip_embeds: torch.Tensor, hint_latents: torch.Tensor,
@@ -122,24 +134,34 @@ def keyframe_conditioning(clip_embeds: torch.Tensor, hint_latents: torch.Tensor,
     clip_embeds: (K, D) one per keyframe, or (1, D) for every frame; they follow the hint map,
     so hint="first" with one init image reproduces SVD_img2vid_Conditioning exactly.
     hint_latents / pin_latents: (K, 4, h, w) unscaled VAE latents (pin_latents default to the hints).
+    settings.loop adds the first keyframe after the last (T = K*k+1: the video ends where it starts).
+    The conditioning also carries each frame's backward-pass hint and embedding (bidirectional sampling).
     """
     check_latent_batch(hint_latents, "keyframe_latents")
     count = hint_latents.shape[0]
-    require_keyframes(count)
+    require_keyframes(settings.stage_keyframes(count))
     if clip_embeds.shape[0] not in (1, count):
         raise InputError(f"clip images must be 1 or one per keyframe ({count}); got {clip_embeds.shape[0]}")
     if clip_embeds.shape[0] == 1:
         clip_embeds = clip_embeds.expand(count, *clip_embeds.shape[1:])
-    cross_attn = per_frame(clip_embeds, settings.frames_between, settings.hint).unsqueeze(1)
-    hints = per_frame(hint_latents, settings.frames_between, settings.hint)
     pins = hint_latents if pin_latents is None else pin_latents
+    if settings.loop:
+        require_open_loop(pins)
+        hint_latents, pins, clip_embeds = (torch.cat([values, values[:1]]) for values in (hint_latents, pins, clip_embeds))
+        count += 1
+    k = settings.frames_between
+    sources = hint_sources(count, k, settings.hint)
+    backward = mirrored_sources(sources, count)
+    cross_attn, reverse_cross_attn = (clip_embeds.index_select(0, s.to(clip_embeds.device)).unsqueeze(1)
+                                      for s in (sources, backward))
+    hints, reverse_hints = (hint_latents.index_select(0, s.to(hint_latents.device)) for s in (sources, backward))
+    reverse = (reverse_cross_attn, reverse_hints)
     _, _, height, width = hints.shape
     if settings.pin_keyframes:
-        latent = {"samples": pinned_latent(pins, settings.frames_between),
-                  "noise_mask": pin_mask(count, settings.frames_between, height, width)}
-        positive, negative = svd_conditioning(cross_attn, hints, micro, pin_hooks(settings.pin_release))
+        latent = {"samples": pinned_latent(pins, k), "noise_mask": pin_mask(count, k, height, width)}
+        positive, negative = svd_conditioning(cross_attn, hints, micro, pin_hooks(settings.pin_release), reverse)
     else:
         latent = {"samples": torch.zeros(hints.shape[0], LATENT_CHANNELS, height, width)}
-        positive, negative = svd_conditioning(cross_attn, hints, micro)
+        positive, negative = svd_conditioning(cross_attn, hints, micro, reverse=reverse)
     latent[FRAMES_BETWEEN_KEY] = settings.frames_between
     return positive, negative, latent

@@ -4,7 +4,8 @@ Segment g covers frames [g*k, g*k+k]; its conditioning, latent and pin mask are 
 slices of the whole-video ones, and its noise comes from `seed + g`, so a segment equals a
 KSampler run by hand on the sliced inputs with that seed. Memory depends on the segment length
 and `segments_per_batch`, not on the number of keyframes. Batched segments run as a batch of
-clips that equals running them one by one (`clip_batch.py`).
+clips that equals running them one by one (`clip_batch.py`). Bidirectional sampling (both modes)
+adds the backward pass's conditioning to each run and fuses on a clone (`bidirectional.py`).
 """
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
+from ..techniques.bidirectional import Bidirectional
 from ..techniques.errors import InputError
 from ..techniques.keyframe_interpolation import segment_ranges, stitch_segments
+from .bidirectional import bidirectional_model, with_backward_pass
 from .clip_batch import ClipBatch, as_batch_of_clips, require_batchable
 from .keyframe_interpolation import FRAMES_BETWEEN_KEY
 
@@ -72,8 +75,16 @@ def segment_inputs(positive, negative, latent: dict, start: int, end: int) -> tu
             sub_latent)
 
 
+@dataclass(frozen=True)
+class BackwardPass:
+    """Bidirectional sampling of a keyframe stage (`bidirectional.py`): its settings and the keyframe spacing."""
+
+    settings: Bidirectional
+    frames_between: int
+
+
 def sample_clip(model, seeds: list[int], sampler: SamplerSettings, positive, negative, latents: list[dict],
-                callback=None):
+                callback=None, backward: BackwardPass | None = None):
     """Sample one or more same-length clips in one run; clip i's noise comes from seeds[i]."""
     import comfy.sample
     import comfy.utils
@@ -84,16 +95,23 @@ def sample_clip(model, seeds: list[int], sampler: SamplerSettings, positive, neg
     noise_mask = None if masks[0] is None else torch.cat(masks)
     if len(latents) > 1:
         model = as_batch_of_clips(model, ClipBatch(samples[0].shape[0], tuple(seeds)), sampler.sampler_name)
+    if backward is not None:
+        clip = samples[0].shape[0]
+        positive, negative = (with_backward_pass(model, conditioning, clip, backward.frames_between, backward.settings,
+                                                 name) for conditioning, name in ((positive, "positive"), (negative, "negative")))
+        model = bidirectional_model(model)
     return comfy.sample.sample(model, noise, sampler.steps, sampler.cfg, sampler.sampler_name, sampler.scheduler,
                                positive, negative, torch.cat(samples), noise_mask=noise_mask, callback=callback,
                                disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seeds[0])
 
 
-def sample_whole(model, positive, negative, latent: dict, sampler: SamplerSettings) -> dict:
+def sample_whole(model, positive, negative, latent: dict, sampler: SamplerSettings,
+                 backward: Bidirectional | None = None) -> dict:
     """All frames in one run, as KSampler samples them (noise from the seed, the LATENT's pin mask)."""
     out = dict(latent)
+    both = None if backward is None else BackwardPass(backward, frames_between_of(latent))
     out["samples"] = sample_clip(model, [sampler.seed], sampler, positive, negative, [latent],
-                                 callback=_progress_callback(model, sampler.steps))
+                                 callback=_progress_callback(model, sampler.steps), backward=both)
     return out
 
 
@@ -103,13 +121,15 @@ def _progress_callback(model, steps):
     return latent_preview.prepare_callback(model, steps)
 
 
-def sample_segments(model, positive, negative, latent: dict, sampler: SamplerSettings, segments_per_batch: int = 1):
+def sample_segments(model, positive, negative, latent: dict, sampler: SamplerSettings, segments_per_batch: int = 1,
+                    backward: Bidirectional | None = None):
     """The whole (K-1)*k+1-frame latent, sampled gap by gap; shows progress, stops on interrupt."""
     import comfy.model_management
     import comfy.utils
 
     require_batchable(sampler.sampler_name, segments_per_batch)
     frames_between = frames_between_of(latent)
+    both = None if backward is None else BackwardPass(backward, frames_between)
     ranges = segment_ranges(latent["samples"].shape[0], frames_between)
     steps = sampler.steps
     progress = comfy.utils.ProgressBar(len(ranges) * steps)
@@ -126,7 +146,7 @@ def sample_segments(model, positive, negative, latent: dict, sampler: SamplerSet
 
         result = sample_clip(model, [sampler.seed + first + i for i in range(len(batch))], sampler,
                              concat_conditioning([p[0] for p in parts], clip), concat_conditioning([p[1] for p in parts], clip),
-                             [p[2] for p in parts], callback=callback)
+                             [p[2] for p in parts], callback=callback, backward=both)
         segments.extend(result.chunk(len(batch)))
     out = {key: value for key, value in latent.items() if key != "noise_mask"}
     out["samples"] = stitch_segments(segments, frames_between)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .bidirectional import Bidirectional, check_direction
 from .errors import InputError
 
 HINT_MODES = ("hold", "nearest", "first")
@@ -31,6 +32,7 @@ class KeyframeSettings:
     hint: str = "hold"
     pin_keyframes: bool = True
     pin_release: float = 1.0
+    loop: bool = False
 
     def __post_init__(self):
         if self.frames_between < 1:
@@ -40,6 +42,10 @@ class KeyframeSettings:
             raise InputError(f"hint must be one of {', '.join(HINT_MODES)}; got {self.hint!r}")
         if not 0.0 <= self.pin_release <= 1.0:
             raise InputError(f"pin_release must be within [0, 1] (fraction of the sampling steps); got {self.pin_release}")
+
+    def stage_keyframes(self, num_keyframes: int) -> int:
+        """Keyframes the stage interpolates: with `loop` the first keyframe comes again after the last."""
+        return num_keyframes + 1 if self.loop else num_keyframes
 
     @property
     def pins_held_to_the_end(self) -> bool:
@@ -57,6 +63,8 @@ class KeyframeSamplingSettings:
 
     mode: str = "segment"
     segments_per_batch: int = 1
+    direction: str = "forward"
+    reverse_motion_bucket_id: int | None = None
 
     def __post_init__(self):
         if self.mode not in SAMPLING_MODES:
@@ -64,11 +72,25 @@ class KeyframeSamplingSettings:
         if isinstance(self.segments_per_batch, bool) or not isinstance(self.segments_per_batch, int) \
                 or self.segments_per_batch < 1:
             raise InputError(f"segments_per_batch must be an integer >= 1; got {self.segments_per_batch!r}")
+        check_direction(self.direction, self.reverse_motion_bucket_id)
+
+    @property
+    def bidirectional(self) -> Bidirectional | None:
+        """The backward pass's settings, or None for forward sampling (`bidirectional.py`)."""
+        return Bidirectional(self.reverse_motion_bucket_id) if self.direction == "bidirectional" else None
 
 
 def require_keyframes(num_keyframes: int, input_name: str = "keyframes") -> None:
     if num_keyframes < 2:
-        raise InputError(f"{input_name} must hold at least 2 frames to interpolate between; got {num_keyframes}")
+        raise InputError(f"{input_name} must hold at least 2 frames to interpolate between (or 1 with loop); "
+                         f"got {num_keyframes}")
+
+
+def require_open_loop(keyframes: torch.Tensor) -> None:
+    """loop adds the first keyframe after the last: refuse keyframes that already end on it."""
+    if keyframes.shape[0] > 1 and torch.equal(keyframes[-1], keyframes[0]):
+        raise InputError("loop is on but the keyframes already end on the first keyframe (a looped earlier stage?): "
+                         "turn loop off for this stage")
 
 
 def validate_keyframe_settings(num_keyframes: int, frames_between: int, hint: str = "hold",

@@ -11,6 +11,7 @@ const OUTPUTS = {
   KSampler: ["LATENT"],
   LongerVideoContinue: ["CONDITIONING", "CONDITIONING", "LATENT"],
   LongerVideoJoinClips: ["LATENT"],
+  LongerVideoKeyframeConditioning: ["CONDITIONING", "CONDITIONING", "LATENT"],
 };
 const INPUTS = {
   SVD_img2vid_Conditioning: [],
@@ -18,6 +19,7 @@ const INPUTS = {
   KSampler: ["model", "positive", "negative", "latent_image"],
   LongerVideoContinue: ["previous_latent", "previous_frames"],
   LongerVideoJoinClips: ["video", "clip"],
+  LongerVideoKeyframeConditioning: ["keyframes", "keyframe_latents"],
 };
 
 function makeGraph() {
@@ -96,4 +98,16 @@ test("a join whose clip does not come from Continue Video does not guess the ove
   g.connect(sampler, 0, join, "video");
   g.connect(sampler, 0, join, "clip");
   assert.deepEqual(joinedFrames(join), { video: 25, clip: 25, overlap: null, frames: null });
+});
+
+test("a looping keyframe stage samples the first keyframe again: 14 frames + loop, k=4 -> 57", () => {
+  const g = makeGraph();
+  const first = g.add("SVD_img2vid_Conditioning", { video_frames: 14 });
+  const sampler = g.add("KSampler");
+  g.connect(first, 2, sampler, "latent_image");
+  for (const [loop, frames] of [[true, 57], [false, 53]]) {
+    const stage = g.add("LongerVideoKeyframeConditioning", { frames_between: 4, loop });
+    g.connect(sampler, 0, stage, "keyframe_latents");
+    assert.equal(framesFrom(stage, 2), frames);
+  }
 });

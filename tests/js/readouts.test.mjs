@@ -2,8 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  chunkReadout, continueReadout, joinReadout, keyframeReadout, positionReadout, positionScale, windowCount,
-  windowReadout,
+  chunkReadout, continueReadout, joinReadout, keyframeReadout, positionReadout, positionScale, samplerReadout,
+  windowCount, windowReadout,
 } from "../../js/readouts.js";
 
 test("valid chunking reports the new frames per call", () => {
@@ -77,4 +77,23 @@ test("join read-out is video + clip - overlap, as join_clips", () => {
   assert.equal(joinReadout(25, 4, 4).ok, false);  // no frames past the overlap
   assert.equal(joinReadout(3, 28, 4).ok, false);  // video shorter than the overlap
   assert.equal(joinReadout(null, 28, 4).ok, true);
+});
+
+test("a loop adds the first keyframe after the last: K*k+1 frames, one keyframe is enough", () => {
+  // python: output_frame_count(KeyframeSettings(loop=True).stage_keyframes(K), k)
+  assert.equal(keyframeReadout(4, 4, true).frames, 17);
+  assert.match(keyframeReadout(4, 4, true).text, /4 keyframes \+ loop -> 17 frames .*ends on the first/);
+  assert.equal(keyframeReadout(1, 8, true).frames, 9);
+  assert.equal(keyframeReadout(1, 8, false).ok, false);
+  assert.equal(keyframeReadout(4, 4, false).frames, 13);
+});
+
+test("the sampler read-out says what bidirectional costs and counts the loop's gap", () => {
+  const forward = samplerReadout("segment", 5, 4, 2);
+  assert.equal(forward.text, "4 gaps of 5 frames, 2 per call (10 frames)");
+  const both = samplerReadout("segment", 5, 4, 2, "bidirectional");
+  assert.equal(both.text, "4 gaps of 5 frames, 2 per call (10 frames); bidirectional: 2 model evaluations per step");
+  assert.equal(both.callFrames, 5);
+  assert.match(samplerReadout("whole", 6, 4, 1, "bidirectional").text, /^whole: 21 frames in one call; bidirectional/);
+  assert.equal(samplerReadout("whole", 6, 4, 1, "sideways").ok, false);
 });

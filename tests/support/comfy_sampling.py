@@ -25,8 +25,8 @@ def clip_embeds(count, seed=4):
 
 
 def conditioning(embeds, latents, frames_between, hint="hold", pin=True, release=1.0, motion_bucket_id=127, fps=6,
-                 augmentation_level=0.0):
-    return keyframe_conditioning(embeds, latents, KeyframeSettings(frames_between, hint, pin, release),
+                 augmentation_level=0.0, loop=False):
+    return keyframe_conditioning(embeds, latents, KeyframeSettings(frames_between, hint, pin, release, loop),
                                  MicroConditioning(motion_bucket_id, fps, augmentation_level))
 
 
@@ -41,10 +41,11 @@ def ksample(model, positive, negative, latent, seed=7, sampler="euler", steps=ST
 
 
 def run_sampler_node(model, positive, negative, latent, seed, steps, mode, segments_per_batch=1, cfg=2.5,
-                     sampler="euler"):
+                     sampler="euler", **optional):
+    """The Keyframe Sampler node; `optional`: its optional inputs (direction, reverse_motion_bucket_id)."""
     return LongerVideoKeyframeSampler.execute(model, positive, negative, latent, seed=seed, steps=steps, cfg=cfg,
                                               sampler_name=sampler, scheduler="karras", mode=mode,
-                                              segments_per_batch=segments_per_batch).result[0]["samples"]
+                                              segments_per_batch=segments_per_batch, **optional).result[0]["samples"]
 
 
 def sample_one_step(patcher, frames, seed=0):

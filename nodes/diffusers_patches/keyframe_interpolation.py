@@ -15,7 +15,9 @@ CLIP conditioning comes from `clip_image` (default: the first keyframe): diffuse
 one image embedding for every frame, so per-frame CLIP embeddings are a ComfyUI-only feature.
 Scheduler step noise (ancestral samplers) comes from `generator` too, not torch's global RNG.
 `sampling=KeyframeSamplingSettings(mode="segment")` samples gap by gap (`keyframe_segments.py`);
-the default, whole, samples every frame in one pipeline call.
+the default, whole, samples every frame in one pipeline call. `direction="bidirectional"` adds a
+backward pass to every UNet call (`bidirectional.py`); `settings.loop` adds the first keyframe after
+the last.
 """
 from __future__ import annotations
 
@@ -28,9 +30,10 @@ import torch
 from ..techniques.errors import InputError
 from ..techniques.keyframe_interpolation import (
     KeyframeSamplingSettings, KeyframeSettings, keyframe_indices, output_frame_count, per_frame, pinned_steps,
-    require_keyframes,
+    require_keyframes, require_open_loop,
 )
 from ..techniques.svd import FrameSize
+from .bidirectional import BackwardClips, backward_plan, bidirectional_unet
 
 SET_BY_US = ("num_frames", "latents", "callback_on_step_end", "height", "width")
 WHOLE = KeyframeSamplingSettings(mode="whole")
@@ -83,9 +86,10 @@ def pinning_sigmas(scheduler) -> torch.Tensor:
 
 def sample_clips(pipe, image, hints: torch.Tensor, pins: torch.Tensor, indices: list[int], noise: torch.Tensor,
                  generator, settings: KeyframeSettings, size: FrameSize, num_inference_steps: int,
-                 noise_aug_strength: float, **pipe_kwargs):
+                 noise_aug_strength: float, backward: BackwardClips | None = None, **pipe_kwargs):
     """One pipeline call for B same-length clips: hints (B,F,C,h,w), pins (B,P,C,h,w) scaled latents
-    at frames `indices`, noise (B,F,C,h,w). `image` is the CLIP image (a list of B with B > 1)."""
+    at frames `indices`, noise (B,F,C,h,w). `image` is the CLIP image (a list of B with B > 1).
+    `backward`: these clips' backward pass (bidirectional sampling, `bidirectional.py`)."""
     scheduler = pipe.scheduler
     keep = 0
     if settings.pin_keyframes:
@@ -109,7 +113,7 @@ def sample_clips(pipe, image, hints: torch.Tensor, pins: torch.Tensor, indices: 
 
     handle = pipe.unet.register_forward_pre_hook(hint_pre_hook(hints), with_kwargs=True)
     try:
-        with step_noise_from(scheduler, generator):
+        with step_noise_from(scheduler, generator), bidirectional_unet(pipe, backward):
             return pipe(image, height=size.height, width=size.width, num_frames=noise.shape[1],
                         num_inference_steps=num_inference_steps, noise_aug_strength=noise_aug_strength,
                         generator=generator, latents=latents.to(pipe.unet.dtype), callback_on_step_end=pin,
@@ -147,7 +151,7 @@ def interpolate_keyframes(pipe, keyframes, settings: KeyframeSettings = Keyframe
                           sampling: KeyframeSamplingSettings = WHOLE, **pipe_kwargs):
     """Pipeline output for the frames through `keyframes` (a list of PIL images or a (K,3,H,W) tensor in [0,1]).
 
-    `sampling`: whole (default) or segment, as the Keyframe Sampler node; in segment mode gap g
+    `sampling`: whole (default) or segment, forward or bidirectional, as the Keyframe Sampler node; in segment mode gap g
     draws its noise from `generator.initial_seed() + g` (the node's seed + g) and, under
     torch.distributed, the gaps are split over the ranks. Extra keyword arguments go to the
     pipeline (fps, motion_bucket_id, output_type, ...).
@@ -155,6 +159,7 @@ def interpolate_keyframes(pipe, keyframes, settings: KeyframeSettings = Keyframe
     if not isinstance(sampling, KeyframeSamplingSettings):
         raise InputError(f"sampling must be a KeyframeSamplingSettings (mode: segment or whole); got {sampling!r}")
     keyframes = as_images(pipe, keyframes)
+    keyframes = keyframes + keyframes[:1] if settings.loop else keyframes  # the video ends where it starts
     count = len(keyframes)
     require_keyframes(count)
     taken = sorted(set(SET_BY_US) & set(pipe_kwargs))
@@ -163,18 +168,21 @@ def interpolate_keyframes(pipe, keyframes, settings: KeyframeSettings = Keyframe
     frames = output_frame_count(count, settings.frames_between)
     generator = generator or torch.Generator().manual_seed(0)
     clean, hint_latents = encode_keyframes(pipe, keyframes, size, noise_aug_strength, generator)
+    if settings.loop:
+        require_open_loop(clean[:-1])
     hints = per_frame(hint_latents, settings.frames_between, settings.hint)
     pins = clean * pipe.vae.config.scaling_factor
     run = dict(settings=settings, size=size, num_inference_steps=num_inference_steps,
                noise_aug_strength=noise_aug_strength)
+    plan = backward_plan(sampling, keyframes, hint_latents, settings, clip_image)
     if sampling.mode == "segment":
         from .keyframe_segments import sample_segments
 
         return sample_segments(pipe, keyframes, clip_image, hints, pins, generator.initial_seed(),
-                               sampling.segments_per_batch, run, pipe_kwargs)
+                               sampling.segments_per_batch, dict(run, backward=plan), pipe_kwargs)
     factor = pipe.vae_scale_factor
     shape = (1, frames, pipe.unet.config.out_channels, size.height // factor, size.width // factor)
     noise = torch.randn(shape, generator=generator, dtype=torch.float32).to(pipe._execution_device)
     return sample_clips(pipe, clip_image if clip_image is not None else keyframes[0], hints.unsqueeze(0),
                         pins.unsqueeze(0), keyframe_indices(count, settings.frames_between), noise, generator,
-                        **run, **pipe_kwargs)
+                        backward=plan and plan.clips([(0, frames)]), **run, **pipe_kwargs)

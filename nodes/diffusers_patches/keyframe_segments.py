@@ -37,6 +37,8 @@ def one_image(pipe, image):
 def sample_segments(pipe, keyframes: list, clip_image, hints: torch.Tensor, pins: torch.Tensor, seed: int,
                     segments_per_batch: int, run: dict, pipe_kwargs: dict):
     """The pipeline's output for the whole stage, sampled gap by gap (split over ranks when distributed)."""
+    run = dict(run)
+    plan = run.pop("backward", None)  # bidirectional: cut into each batch's gaps below
     settings = run["settings"]
     k = settings.frames_between
     pipe_kwargs = dict(pipe_kwargs)
@@ -58,7 +60,8 @@ def sample_segments(pipe, keyframes: list, clip_image, hints: torch.Tensor, pins
         out = sample_clips(pipe, images if len(gaps) > 1 else images[0],
                            torch.stack([hints[ranges[g][0]:ranges[g][1]] for g in gaps]),
                            torch.stack([pins[g:g + 2] for g in gaps]), [0, k], noise.to(device),
-                           generators if len(gaps) > 1 else generators[0], output_type="latent", **run, **pipe_kwargs)
+                           generators if len(gaps) > 1 else generators[0], output_type="latent",
+                           backward=plan and plan.clips([ranges[g] for g in gaps]), **run, **pipe_kwargs)
         return out.frames
 
     results = map_over_ranks(len(batches), sample_batch, lambda index: gap_names(batches[index], ranges))

@@ -70,10 +70,11 @@ class LongerVideoContinue(io.ComfyNode):
                                        "last-frame chaining; equal to the sampler's cfg = plain CFG on the history."),
                 io.Float.Input("guidance_weight", default=default(ContinuationSettings, "guidance_weight"), min=0.0,
                                max=100.0, step=0.05,
-                               tooltip="reconstruction only: w in x0 - (w/2) grad ||x0[overlap] - known||^2. 0 = no "
-                                       "guidance; 1 pulls the overlap fully onto the known frames where the model "
-                                       "is near the identity (late steps), above 2 overshoots there. Costs a "
-                                       "backward pass every step."),
+                               tooltip="reconstruction only: w in x0[new] - (w/2) grad_new ||x0[overlap] - "
+                                       "known||^2: the new frames move so that the model's estimate of the overlap "
+                                       "comes closer to the known frames. The overlap itself is replaced by the "
+                                       "known frames at every step, whatever w. 0 = that replacement alone (no "
+                                       "gradient step). Costs a backward pass every step."),
             ],
             outputs=[
                 io.Conditioning.Output(display_name="positive"),

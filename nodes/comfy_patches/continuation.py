@@ -13,7 +13,8 @@ Sampler in whole mode) samples the new clip; nothing is patched on a MODEL:
     clip's frames, through `calc_cond_batch`, so context windows and model patches apply to it too)
     and adds `history_scale * (D_history - D_cond)` to the guided prediction.
   * reconstruction: the wrapper runs the whole guided prediction with gradients on (inference mode
-    off, weights made autograd-usable) and returns `D - (w/2) grad_x ||D[overlap] - known||^2`.
+    off, weights made autograd-usable) and returns the known frames for the overlap and
+    `D[new] - (w/2) grad_{x[new]} ||D[overlap] - known||^2` for the new frames.
 
 The LATENT also records the overlap (`OVERLAP_KEY`) and whether it was pinned; ComfyUI's samplers
 copy the LATENT dict, so the Join node reads both from the sampled clip.
@@ -79,7 +80,8 @@ def with_concat(cond: dict, hints: torch.Tensor) -> dict:
 
 
 class ReconstructionGuidance:
-    """PREDICT_NOISE wrapper: the guided prediction moved along the overlap's reconstruction gradient."""
+    """PREDICT_NOISE wrapper: the new frames' guided prediction moved along the overlap's reconstruction
+    gradient, the overlap's replaced by the known frames."""
 
     def __init__(self, known: torch.Tensor, guidance_weight: float):
         self.known = known  # unscaled VAE latents of the overlap frames, as a LATENT holds them

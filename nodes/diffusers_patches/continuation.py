@@ -11,7 +11,8 @@ the call (gone when it returns, accelerate's offload hooks kept):
     CFG (the pipeline's own per-frame guidance scale g) is `u + g (c - u) + s (h - c)`;
   * reconstruction runs the UNet with gradients on, builds the pipeline's x0 estimate (v-prediction,
     Euler: `x0 = x / (sigma^2+1) - sigma / sqrt(sigma^2+1) * F_cfg`), and shifts both predictions so
-    the pipeline's x0 becomes `x0 - (w/2) grad_x ||x0[overlap] - known||^2`.
+    the pipeline's x0 becomes the known frames on the overlap and
+    `x0[new] - (w/2) grad_{x[new]} ||x0[overlap] - known||^2` on the new frames.
 The pipeline's `image` is the CLIP image (default: the last previous frame); its own concat latent is
 replaced by the hints. Latents in and out are the pipeline's (scaled, `output_type="latent"`).
 reconstruction reads sigma from the scheduler, so it needs SVD's own (Euler, v-prediction).

@@ -7,9 +7,10 @@ pack follows; injection was the most stable):
 - injection:      the m overlap frames are the known frames, held through sampling (a noise mask);
 - history_cfg:    the known frames reach the model only through SVD's per-frame concat latent, and a
                   separate guidance term adds `history_scale * (D(with history) - D(without))`;
-- reconstruction: reconstruction guidance (Ho et al. 2022, Video Diffusion Models): the denoised
-                  estimate is moved by `-(w/2) grad_x ||D(x)[overlap] - known||^2`, a gradient through
-                  the whole denoiser at every step.
+- reconstruction: reconstruction guidance (Ho et al. 2022, Video Diffusion Models): the new frames'
+                  denoised estimate is moved by `-(w/2) grad_{x_new} ||D(x)[overlap] - known||^2`, a
+                  gradient through the whole denoiser at every step; the overlap's estimate is replaced
+                  by the known frames.
 The concat hints hold the history: overlap frame i gets known frame i, every new frame the last
 known frame (the init image of plain last-frame chaining).
 """
@@ -110,17 +111,24 @@ def with_history_guidance(denoised: torch.Tensor, cond_denoised: torch.Tensor, h
 
 def reconstruction_guided(denoised: torch.Tensor, x: torch.Tensor, known: torch.Tensor, guidance_weight: float,
                           frame_dim: int = 0) -> torch.Tensor:
-    """Ho et al.'s reconstruction guidance: `denoised - (w/2) grad_x ||denoised[overlap] - known||^2`.
+    """Ho et al.'s reconstruction guidance: the known frames for the overlap, and for the new frames
+    `denoised[new] - (w/2) grad_{x[new]} ||denoised[overlap] - known||^2`.
 
     `denoised` must have been computed from `x` with gradients on. The overlap is the first
-    `known.shape[frame_dim]` frames. In the variance-exploding form (x = x0 + sigma*eps, which both
-    ComfyUI and diffusers' Euler sample in) this is the paper's `w_r * alpha_t / 2` term with
-    alpha_t = 1; where the denoiser is the identity, w = 1 lands the overlap exactly on the known frames.
+    `known.shape[frame_dim]` frames. Only the new frames are corrected: correcting the overlap's
+    estimate too would put it at `known + (1 - w)(denoised[overlap] - known)` where the denoiser is
+    near the identity (an overshoot for every w > 1); the paper replaces it by the known frames. In the
+    variance-exploding form (x = x0 + sigma*eps, which both ComfyUI and diffusers' Euler sample in)
+    the weight is the paper's `w_r * alpha_t` with alpha_t = 1.
     """
-    overlap = denoised.narrow(frame_dim, 0, known.shape[frame_dim])
-    error = (overlap - known.to(overlap)).pow(2).sum()
-    (gradient,) = torch.autograd.grad(error, x)
-    return (denoised - (guidance_weight / 2) * gradient).detach()
+    m = known.shape[frame_dim]
+    overlap = denoised.narrow(frame_dim, 0, m)
+    new = denoised.narrow(frame_dim, m, denoised.shape[frame_dim] - m)
+    if guidance_weight:
+        error = (overlap - known.to(overlap)).pow(2).sum()
+        (gradient,) = torch.autograd.grad(error, x)
+        new = new - (guidance_weight / 2) * gradient.narrow(frame_dim, m, new.shape[frame_dim]).to(new)
+    return torch.cat([known.to(overlap).expand_as(overlap), new], dim=frame_dim).detach()
 
 
 def crossfade_weights(overlap_frames: int) -> torch.Tensor:

@@ -83,25 +83,42 @@ def test_history_term_is_the_difference_of_the_conditionals():
     assert torch.equal(with_history_guidance(denoised, cond, history, 0.0), denoised)
 
 
-def test_reconstruction_step_lands_on_the_known_frames_for_the_identity_denoiser():
+@pytest.mark.parametrize("weight", [0.0, 0.5, 1.0, 1.7, 3.0])
+def test_reconstruction_keeps_the_overlap_at_the_known_frames_for_every_weight(weight):
+    # a denoiser near the identity (late steps): correcting the overlap's own estimate would put it at
+    # known + (1 - w)(x - known), 70 % past the known frames for w = 1.7
     x = frames(5, 3).requires_grad_(True)
     known = frames(2, 4)
-    guided = reconstruction_guided(x * 1.0, x, known, 1.0)
-    assert torch.allclose(guided[:2], known) and torch.equal(guided[2:], x[2:].detach())
-    half = reconstruction_guided(x * 1.0, x, known, 0.5)
-    assert torch.allclose(half[:2], (x[:2].detach() + known) / 2)
+    guided = reconstruction_guided(x * 1.0, x, known, weight)
+    assert torch.equal(guided[:2], known)
+    assert torch.equal(guided[2:], x[2:].detach())  # the identity gives the new frames no gradient
 
 
-def test_reconstruction_gradient_goes_through_the_denoiser():
-    # D(x) = A x mixes frames: the gradient A^T (D[overlap] - known) reaches frames outside the overlap
+def test_reconstruction_corrects_the_new_frames_by_the_gradient_through_the_denoiser():
+    # D(x) = A x mixes frames: the gradient A^T (D[overlap] - known) reaches the new frames
     a = torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
     x = torch.randn(4, 3, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
     known = torch.randn(1, 3)
     guided = reconstruction_guided(a @ x, x, known, 0.3)
     residual = torch.zeros(4, 3)
     residual[:1] = (a @ x)[:1].detach() - known
-    assert torch.allclose(guided, (a @ x).detach() - 0.3 * a.T @ residual, atol=1e-6)
-    assert torch.equal(reconstruction_guided(a @ x, x, known, 0.0), (a @ x).detach())
+    expected = (a @ x).detach() - 0.3 * a.T @ residual
+    assert torch.allclose(guided[1:], expected[1:], atol=1e-6)
+    assert torch.equal(guided[:1], known)
+    unguided = reconstruction_guided(a @ x, x, known, 0.0)
+    assert torch.equal(unguided[1:], (a @ x)[1:].detach()) and torch.equal(unguided[:1], known)
+
+
+def test_reconstruction_along_another_frame_dim():
+    # diffusers' (batch, frames, ...) layout
+    x = torch.randn(1, 5, 2, generator=torch.Generator().manual_seed(2)).requires_grad_(True)
+    known = torch.randn(1, 3, 2, generator=torch.Generator().manual_seed(3))
+    denoised = x.flip(1) * 0.5  # the new frames depend on the overlap frames' inputs and vice versa
+    guided = reconstruction_guided(denoised, x, known, 2.0, frame_dim=1)
+    assert torch.equal(guided[:, :3], known)
+    gradient = torch.zeros(1, 5, 2)
+    gradient[:, 2:] = (2 * (denoised[:, :3].detach() - known) * 0.5).flip(1)  # d/dx of the flip's first 3 frames
+    assert torch.allclose(guided[:, 3:], denoised[:, 3:].detach() - gradient[:, 3:], atol=1e-6)
 
 
 def test_input_gradients_only_puts_back_the_same_weights():

@@ -22,6 +22,8 @@ _PUBLIC_API = {
     "FrameChunkingSettings": _TECHNIQUES + ".frame_chunking",
     "ContinuationSettings": _TECHNIQUES + ".continuation",
     "join_clips": _TECHNIQUES + ".continuation",
+    "LoraTrainingSettings": _TECHNIQUES + ".interpolation_training",
+    "TrainingClipSettings": _TECHNIQUES + ".training_clips",
     "apply_temporal_positions": _DIFFUSERS,
     "remove_temporal_positions": _DIFFUSERS,
     "apply_windowed_attention": _DIFFUSERS,
@@ -34,6 +36,10 @@ _PUBLIC_API = {
     "decode_latents_chunked": _DIFFUSERS,
     "apply_frame_chunking": _DIFFUSERS,
     "remove_frame_chunking": _DIFFUSERS,
+    "cache_training_latents": _DIFFUSERS,
+    "train_interpolation_lora": _DIFFUSERS,
+    "load_interpolation_lora": _DIFFUSERS,
+    "remove_interpolation_lora": _DIFFUSERS,
 }
 __all__ = sorted(_PUBLIC_API)
 

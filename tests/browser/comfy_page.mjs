@@ -31,7 +31,7 @@ export async function openComfy(browser, server, design, pageErrors) {
   await setting(server, "LiteGraph.Canvas.MinFontSizeForLOD", LOD_DEFAULT);
   const page = await browser.newPage({ viewport: VIEWPORT, deviceScaleFactor: 2 });
   page.on("pageerror", (e) => pageErrors.push(`${design}: ${e.stack ?? e}`));
-  await page.goto(server);
+  await page.goto(server, { timeout: 180000 });  // a loaded 2-core machine serves the frontend slowly
   await page.waitForFunction(() => window.app && window.app.graph && window.LiteGraph, null, { timeout: 120000 });
   await page.waitForTimeout(1500);
   await closeDialogs(page);

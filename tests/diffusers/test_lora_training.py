@@ -123,11 +123,14 @@ def test_resumed_run_ends_where_a_straight_run_does(tmp_path):
                                     progress=False)
 
 
-@pytest.mark.parametrize("windows", [None, lv.WindowSettings(4, 2, "pyramid", "banded"),
-                                     lv.WindowSettings(4, 2, "pyramid", "block")], ids=["stock", "banded", "block"])
-def test_full_checkpointing_gives_the_same_gradients(windows):
+@pytest.mark.parametrize("windows, chunking", [
+    (None, None), (lv.WindowSettings(4, 2, "pyramid", "banded"), None), (lv.WindowSettings(4, 2, "pyramid", "block"), None),
+    (lv.WindowSettings(4, 2, "pyramid", "banded"), lv.FrameChunkingSettings(2)),
+], ids=["stock", "banded", "block", "banded+frame_chunking"])
+def test_full_checkpointing_gives_the_same_gradients(windows, chunking):
     """Checkpointed temporal blocks recompute in backward, after the banded processor swap ended:
-    the recomputation must use the processor of the forward pass."""
+    the recomputation must use the processor of the forward pass. Frame chunking (differentiable
+    since #24) trains to the same gradients as the unchunked UNet."""
     unet = tiny_unet()
     add_lora(unet, settings())
     with torch.no_grad():
@@ -137,20 +140,24 @@ def test_full_checkpointing_gives_the_same_gradients(windows):
     inputs = (torch.randn(1, 9, 8, 8, 8, generator=g), torch.tensor(0.3), torch.randn(1, 1, 32, generator=g),
               torch.tensor([[7.0, 127.0, 0.02]]))
 
-    def grads(mode):
+    def grads(mode, chunking=None):
         unet.zero_grad(set_to_none=True)
         if windows is not None:
             lv.apply_windowed_attention(unet, windows)
+        if chunking is not None:
+            lv.apply_frame_chunking(unet, chunking)
         assert enable_training_checkpointing(unet, mode) == (8 if mode == "full" else 0)  # 4 transformers + 4 blocks
         unet(*inputs).sample.pow(2).mean().backward()
         disable_training_checkpointing(unet)
+        if chunking is not None:
+            lv.remove_frame_chunking(unet)
         if windows is not None:
             lv.remove_windowed_attention(unet)
         return torch.cat([p.grad.flatten() for p in lora_parameters(unet).values()])
 
     reference = grads("none")
-    torch.testing.assert_close(grads("full"), reference, atol=1e-7, rtol=1e-5)
-    torch.testing.assert_close(grads("diffusers"), reference, atol=1e-7, rtol=1e-5)
+    torch.testing.assert_close(grads("full", chunking), reference, atol=1e-7, rtol=1e-5)
+    torch.testing.assert_close(grads("diffusers", chunking), reference, atol=1e-7, rtol=1e-5)
 
 
 def write_video(path, frames=12, size=16, fps=8):

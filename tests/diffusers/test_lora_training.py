@@ -213,3 +213,17 @@ def test_script_help_explains_every_option():
     options = [a for a in parser._actions if not isinstance(a, argparse._HelpAction)]
     assert len(options) > 25
     assert all(a.help and len(a.help) > 10 for a in options), [a.dest for a in options if not a.help]
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--out", "x.safetensors"], "--model"),
+    (["--out", "x.safetensors", "--model", "m", "--unet", "u"], "--model"),
+    (["--out", "x.safetensors", "--unet", "u", "--rank", "0"], "rank"),
+    (["--out", "x.safetensors", "--unet", "u", "--targets", "attn1.to_q,attn9"], "attn9"),
+])
+def test_script_refuses_bad_input_in_one_line(argv, named, capsys):
+    from train_interpolation_lora import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and named in err and "\n" not in err, err

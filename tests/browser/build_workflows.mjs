@@ -109,7 +109,8 @@ const browser = await launch();
 const errors = [];
 try {
   const page = await openComfy(browser, server, "canvas", errors);
-  for (const spec of WORKFLOWS) {
+  const only = process.env.WORKFLOW_ONLY;  // a twin name: build that workflow alone
+  for (const spec of WORKFLOWS.filter((w) => !only || w.twin === only)) {
     const { workflow, output } = await page.evaluate(buildInPage, [spec, LAYOUT]);
     writeFileSync(join(root, "example_workflows", `${spec.file}.json`), `${JSON.stringify(workflow, null, 1)}\n`);
     writeFileSync(join(root, "tests", "workflows", `${spec.twin}.api.json`), `${JSON.stringify(output, null, 1)}\n`);

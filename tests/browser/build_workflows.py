@@ -4,6 +4,7 @@ tests/browser/workflow_specs.mjs, in the frontend of a real ComfyUI server start
     COMFYUI_DIR=~/ComfyUI $(bash scripts/comfyui_env.sh ~/ComfyUI)/bin/python tests/browser/build_workflows.py
 
 Use ComfyUI 0.8.0 (its frontend writes the twins the browser tier compares against).
+WORKFLOW_ONLY=<twin name> builds one workflow and leaves the others' files alone.
 """
 import subprocess
 import sys

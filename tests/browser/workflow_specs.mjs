@@ -225,4 +225,47 @@ adds 24 new frames; **Join Clips** appends them without repeating the overlap: 2
       OUTPUT_GROUP,
     ],
   },
+  {
+    twin: "svd_longer_video_loop_from_one_image",
+    file: "33 frames - loop from one image",
+    thumbnail: ["33 frames", "1 image", "a seamless loop", "bidirectional"],
+    note: `## A seamless loop from one image
+**Stage 1:** stock SVD-XT makes 4 keyframes from the image. **Loop:** Keyframe Conditioning with
+*loop* on adds the first keyframe again after the last, and fills 7 frames between each pair; the
+video ends on its first frame, so it repeats without a jump (a player repeating the file shows
+that frame twice: drop the last one there). The **Keyframe Sampler** samples each gap
+*bidirectional*: forward from its start keyframe and backward from its end keyframe, blended per
+frame.
+
+- **Checkpoint:** svd_xt.safetensors in models/checkpoints.
+- **Change:** the image in *Init image*; *video_frames* in *Stage 1 keyframes* (K keyframes make
+  Kx8+1 frames: the loop read-out counts them); *frames_between* in *Loop in-betweens*; the *seed*
+  of each sampler.
+- **Cost:** bidirectional runs the model twice per step (about twice the time, the same memory);
+  the loop samples one 9-frame gap at a time.`,
+    nodes: {
+      1: loader,
+      2: { type: "LoadImage", title: "Init image", widgets: { image: "example.png" } },
+      3: { type: "SVD_img2vid_Conditioning", title: "Stage 1 keyframes",
+           widgets: { width: 1024, height: 576, video_frames: 4, motion_bucket_id: 127, fps: 6, augmentation_level: 0 },
+           inputs: { clip_vision: [1, 1], init_image: [2, 0], vae: [1, 2] } },
+      4: { type: "VideoLinearCFGGuidance", title: "Stage 1 CFG ramp", widgets: { min_cfg: 1 }, inputs: { model: [1, 0] } },
+      6: { type: "KSampler", title: "Stage 1 sampler", widgets: { ...SAMPLER, cfg: 2.5, denoise: 1 },
+           inputs: { model: [4, 0], positive: [3, 0], negative: [3, 1], latent_image: [3, 2] } },
+      13: { type: "LongerVideoKeyframeConditioning", title: "Loop in-betweens",
+            widgets: { frames_between: 8, ...KEYFRAME_CONDITIONING, fps: 12, loop: true },
+            inputs: { clip_vision: [1, 1], vae: [1, 2], keyframe_latents: [6, 0], clip_images: [2, 0] } },
+      16: { type: "LongerVideoKeyframeSampler", title: "Loop sampler",
+            widgets: { ...SAMPLER, cfg: 2, mode: "segment", segments_per_batch: 1, direction: "bidirectional",
+                       reverse_motion_bucket_id: -1 },
+            inputs: { model: [1, 0], positive: [13, 0], negative: [13, 1], latent_image: [13, 2] } },
+      ...output(12, "video/longer_video_loop", 16),
+    },
+    groups: [
+      { title: "Model and image", columns: [[1, 2]] },
+      { title: "Stage 1: keyframes", columns: [[3, 4, 6]] },
+      { title: "Loop: bidirectional in-betweens", columns: [[13, 16]] },
+      OUTPUT_GROUP,
+    ],
+  },
 ];

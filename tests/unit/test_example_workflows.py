@@ -51,7 +51,7 @@ def test_keyframe_stages_sample_without_the_cfg_ramp_and_stage_one_keeps_it(path
 def test_the_keyframe_examples_have_keyframe_stages():
     keyframe_stages = [s for p in TWINS for s in stages(json.loads(p.read_text()))
                        if s[1] == "LongerVideoKeyframeConditioning"]
-    assert len(keyframe_stages) == 3  # 5 -> 17 -> 65 (two stages) and your own keyframes (one)
+    assert len(keyframe_stages) == 4  # 5 -> 17 -> 65 (two stages), your own keyframes (one), the loop (one)
 
 
 @pytest.mark.parametrize("path", UI_WORKFLOWS, ids=lambda p: p.stem)

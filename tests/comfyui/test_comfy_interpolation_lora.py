@@ -87,3 +87,42 @@ def test_every_key_of_an_svd_xt_lora_maps_in_comfyuis_key_map():
     assert not unmatched, unmatched[:3]
     loaded = comfy.lora.load_lora(sd, key_map)
     assert set(loaded) == {key + ".weight" for key in linears}
+
+
+def test_a_toy_lora_widened_into_comfyuis_layout_patches_the_weights_the_merged_toy_widens_to():
+    """The widened toy (tests/quality/to_comfy.py) runs the toy's numbers in ComfyUI's SVD UNet. A LoRA
+    on the toy, widened by the same rules and patched by ComfyUI's own LoRA code, gives exactly the
+    wide weights of the toy with that LoRA merged, as lv.load_interpolation_lora merges it in diffusers:
+    so both hosts run the same model (the widened toy's outputs equal the toy's: bench_quality_comfy)."""
+    import comfy.lora
+    from lora_widen import widen_lora  # puts tests/quality on sys.path
+    from safetensors.torch import load_file
+
+    import toy_model
+    from comfy_checkpoint import wide_model_config, wide_reference
+    from to_comfy import convert
+
+    from longer_video.nodes.techniques.lora_keys import target_of
+
+    toy = {k: v.float() for k, v in load_file(str(toy_model.WEIGHTS)).items()}
+    g = torch.Generator().manual_seed(3)
+    lora = {}
+    for key, weight in toy.items():
+        name = key[:-len(".weight")]
+        if key.endswith(".weight") and weight.dim() == 2 and target_of(name) is not None:
+            lora[name] = (torch.randn(RANK, weight.shape[1], generator=g) * 0.05,
+                          torch.randn(weight.shape[0], RANK, generator=g) * 0.05, ALPHA)
+    assert len(lora) == 4 * len(TARGETS)  # the toy's 4 temporal blocks
+    merged = dict(toy)
+    for name, (down, up, alpha) in lora.items():
+        merged[name + ".weight"] = toy[name + ".weight"] + alpha / RANK * up @ down
+    reference = wide_reference()
+    wide, wide_merged = convert(toy, toy_model.CONFIG, reference), convert(merged, toy_model.CONFIG, reference)
+    wide_model = wide_model_config().get_model({}, device="meta")
+    loaded = comfy.lora.load_lora(widen_lora(lora, toy, toy_model.CONFIG), comfy.lora.model_lora_keys_unet(wide_model, {}))
+    assert len(loaded) == 4 * (len(TARGETS) - 2)  # every key taken (the cross-attention k/v stay zero)
+    for key, patch in loaded.items():
+        weight = comfy.lora.calculate_weight([(1.0, patch, 1.0, None, None)], wide["model." + key].clone(), key)
+        torch.testing.assert_close(weight, wide_merged["model." + key], atol=1e-6, rtol=1e-5)
+    changed = [k for k in wide if not torch.equal(wide[k], wide_merged[k])]
+    assert {k[len("model."):] for k in changed} == set(loaded)  # nothing else differs

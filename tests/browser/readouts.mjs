@@ -206,6 +206,13 @@ async function templateBrowser(page) {
   await page.waitForTimeout(1500);
   await page.getByText("comfyui-longer-video", { exact: true }).first().click({ timeout: 180000 });  // slow on a loaded machine
   await page.waitForTimeout(2000);
+  // thumbnails load lazily: bring each card into view and wait for its image (slow on a loaded machine)
+  await page.evaluate(async () => {
+    for (const image of document.querySelectorAll('[data-testid^="template-workflow-"] img')) {
+      image.scrollIntoView({ block: "nearest" });
+      for (let i = 0; i < 300 && !(image.complete && image.naturalWidth > 0); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+  });
   const cards = await page.evaluate(() => [...document.querySelectorAll('[data-testid^="template-workflow-"]')].map((card) => {
     const title = card.querySelector("h3");
     const description = card.querySelector("p");

@@ -65,6 +65,7 @@ class Server:
     def listen(self) -> None:
         """Open the websocket and read it on a daemon thread; (server, None) is queued when it drops."""
         self.stream = EventStream(self.url, self.client_id)
+        self.stream.settimeout(None)  # minutes without a message are normal (model loading); the probe covers hangs
 
         def read(stream=self.stream):
             try:

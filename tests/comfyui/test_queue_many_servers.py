@@ -4,13 +4,14 @@ The session server plus one more started here (tiny checkpoint, 64x64, 1 step, 5
 second server is killed once it has finished one request and holds another: its requests must
 finish on the first, and every request's video must be written with the request in its name.
 """
+import json
 import re
 import subprocess
 import sys
 import time
 
 import pytest
-from server_prompts import CKPT, ROOT, start_server
+from server_prompts import CKPT, ROOT, start_server, write_init_image
 
 CLIENT = ROOT / "scripts" / "queue_workflow.py"
 WORKFLOW = ROOT / "tests" / "workflows" / "svd_longer_video_65_frames_freenoise.api.json"
@@ -34,8 +35,12 @@ def busy(server) -> bool:
 
 
 def test_six_requests_over_two_servers_survive_one_being_killed(server, second_server, tmp_path):
+    image = tmp_path / "my keyframe.png"  # a local file: uploaded to whichever server runs request 5
+    write_init_image(image, quarter_turns=1)
+    lines = [{"seed": seed, "3.video_frames": 5 + 2 * (seed % 3)} for seed in range(6)]
+    lines[5]["2.image"] = str(image)
     requests = tmp_path / "requests.jsonl"
-    requests.write_text("".join(f'{{"seed": {seed}, "3.video_frames": {5 + 2 * (seed % 3)}}}\n' for seed in range(6)))
+    requests.write_text("".join(json.dumps(line) + "\n" for line in lines))
     before = count_history(server)
     client = subprocess.Popen([sys.executable, str(CLIENT), str(WORKFLOW), "--server", server.url,
                                "--server", second_server.url, "--requests", str(requests), "--out", str(tmp_path / "out"),
@@ -54,7 +59,8 @@ def test_six_requests_over_two_servers_survive_one_being_killed(server, second_s
     assert client.returncode == 0, out + err
     videos = sorted(p.name for p in (tmp_path / "out").glob("*.mp4"))
     for seed in range(6):
-        assert sum(name.startswith(f"r{seed}_seed-{seed}_3.video_frames-{5 + 2 * (seed % 3)}_") for name in videos) == 1, videos
+        label = f"r{seed}_seed-{seed}_3.video_frames-{5 + 2 * (seed % 3)}" + ("_2.image-my_keyframe.png" if seed == 5 else "")
+        assert sum(name.startswith(label + "_longer_video") for name in videos) == 1, videos
     summary = out.strip().splitlines()[-1]
     assert summary.startswith("summary: 6 done, 0 failed, "), summary
     counts = {url: [int(n) for n in re.search(re.escape(url) + r": (\d+) done, (\d+) failed, (\d+) re-queued away",

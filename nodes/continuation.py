@@ -8,7 +8,7 @@ from .comfy_patches.continuation import (
 )
 from .comfy_patches.keyframe_interpolation import check_latent_batch
 from .node_common import CATEGORY, default, names_input_errors, settings_from
-from .techniques.continuation import METHODS, ContinuationSettings, JoinSettings, join_clips
+from .techniques.continuation import HINTS, METHODS, ContinuationSettings, JoinSettings, join_clips
 from .techniques.errors import InputError
 from .techniques.svd import MicroConditioning
 
@@ -75,6 +75,12 @@ class LongerVideoContinue(io.ComfyNode):
                                        "comes closer to the known frames. The overlap itself is replaced by the "
                                        "known frames at every step, whatever w. 0 = that replacement alone (no "
                                        "gradient step). Costs a backward pass every step."),
+                io.Combo.Input("hints", options=list(HINTS), default=default(ContinuationSettings, "hints"),
+                               optional=True,
+                               tooltip="The image SVD is conditioned on, per frame. hold: overlap frame i gets "
+                                       "previous frame i, every new frame the last previous frame. first / last: "
+                                       "every frame gets the overlap's first / last frame, one image for the clip "
+                                       "as SVD was trained (measured on the quality toy: README, Quality)."),
             ],
             outputs=[
                 io.Conditioning.Output(display_name="positive"),

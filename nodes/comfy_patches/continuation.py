@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from ..techniques.continuation import (
-    ContinuationSettings, hold_hints, last_frame_hints, overlap_latent, overlap_mask, reconstruction_guided,
+    ContinuationSettings, continuation_hints, last_frame_hints, overlap_latent, overlap_mask, reconstruction_guided,
     require_history, with_history_guidance,
 )
 from ..techniques.errors import InputError
@@ -126,7 +126,7 @@ def continuation_conditioning(clip_embeds: torch.Tensor, known: torch.Tensor, se
         raise InputError(f"expected the last {settings.overlap_frames} frames of the previous clip; got {known.shape[0]}")
     hint_known = known if hint_known is None else hint_known
     cross_attn = clip_embeds.unsqueeze(0)
-    held = hold_hints(hint_known, settings.new_frames)
+    held = continuation_hints(hint_known, settings.new_frames, settings.hints)
     _, _, height, width = known.shape
     if settings.method == "history_cfg":
         hints, hooks = last_frame_hints(hint_known, settings.new_frames), predict_noise_hooks(

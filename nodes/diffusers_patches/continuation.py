@@ -24,7 +24,7 @@ import contextlib
 import torch
 
 from ..techniques.continuation import (
-    ContinuationSettings, hold_hints, last_frame_hints, reconstruction_guided, require_history,
+    ContinuationSettings, continuation_hints, last_frame_hints, reconstruction_guided, require_history,
 )
 from ..techniques.errors import InputError
 from ..techniques.input_gradients import input_gradients_only
@@ -186,7 +186,7 @@ def continue_video(pipe, previous_frames=None, settings: ContinuationSettings = 
     if isinstance(image, torch.Tensor):  # the pipeline's CLIP path resizes PIL images only
         image = pipe.video_processor.numpy_to_pil(pipe.video_processor.pt_to_numpy(image.reshape(-1, *image.shape[-3:])
                                                                                    .float().cpu()))[0]
-    held = hold_hints(hint_known, n).unsqueeze(0)
+    held = continuation_hints(hint_known, n, settings.hints).unsqueeze(0)
     cond_hints = last_frame_hints(hint_known, n).unsqueeze(0) if settings.method == "history_cfg" else held
 
     pipe.scheduler.set_timesteps(num_inference_steps)  # the pipeline sets the same schedule again

@@ -11,8 +11,11 @@ pack follows; injection was the most stable):
                   denoised estimate is moved by `-(w/2) grad_{x_new} ||D(x)[overlap] - known||^2`, a
                   gradient through the whole denoiser at every step; the overlap's estimate is replaced
                   by the known frames.
-The concat hints hold the history: overlap frame i gets known frame i, every new frame the last
-known frame (the init image of plain last-frame chaining).
+The concat hints (`hints`): `hold` gives overlap frame i known frame i and every new frame the last
+known frame (the init image of plain last-frame chaining); `first` / `last` give every frame of the
+clip one image, the overlap's first / last frame. SVD was trained with one concat image for every
+frame, so `first` and `last` are in its training distribution and `hold` is not (measured on the
+toy in tests/quality/QUALITY.md).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import torch
 from .errors import InputError
 
 METHODS = ("injection", "history_cfg", "reconstruction")
+HINTS = ("hold", "first", "last")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class ContinuationSettings:
     method: str = "injection"
     history_scale: float = 1.0
     guidance_weight: float = 1.0
+    hints: str = "hold"
 
     def __post_init__(self):
         if self.overlap_frames < 1:
@@ -47,6 +52,8 @@ class ContinuationSettings:
             raise InputError(f"history_scale must be >= 0 (0 = no history term); got {self.history_scale}")
         if self.guidance_weight < 0:
             raise InputError(f"guidance_weight must be >= 0; got {self.guidance_weight}")
+        if self.hints not in HINTS:
+            raise InputError(f"hints must be one of {', '.join(HINTS)}; got {self.hints!r}")
 
     @property
     def clip_frames(self) -> int:
@@ -83,6 +90,21 @@ def hold_hints(known: torch.Tensor, new_frames: int, frame_dim: int = 0) -> torc
     for every new frame."""
     last = known.narrow(frame_dim, known.shape[frame_dim] - 1, 1)
     return torch.cat([known, last.repeat_interleave(new_frames, dim=frame_dim)], dim=frame_dim)
+
+
+def one_frame_hints(known: torch.Tensor, new_frames: int, index: int, frame_dim: int = 0) -> torch.Tensor:
+    """Per-frame concat hints that are one known frame (`index`) for every frame of the m+n clip."""
+    one = known.narrow(frame_dim, index % known.shape[frame_dim], 1)
+    return one.repeat_interleave(known.shape[frame_dim] + new_frames, dim=frame_dim)
+
+
+def continuation_hints(known: torch.Tensor, new_frames: int, hints: str = "hold", frame_dim: int = 0) -> torch.Tensor:
+    """The clip's per-frame concat hints for a `hints` choice (HINTS): hold, first or last."""
+    if hints == "hold":
+        return hold_hints(known, new_frames, frame_dim)
+    if hints not in HINTS:
+        raise InputError(f"hints must be one of {', '.join(HINTS)}; got {hints!r}")
+    return one_frame_hints(known, new_frames, 0 if hints == "first" else -1, frame_dim)
 
 
 def last_frame_hints(known: torch.Tensor, new_frames: int, frame_dim: int = 0) -> torch.Tensor:

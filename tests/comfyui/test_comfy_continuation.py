@@ -228,6 +228,17 @@ def test_continue_node_encodes_previous_frames_with_the_vae(clip_vision, vae):
     assert not negative[0][0].any() and not negative[0][1]["concat_latent_image"].any()
 
 
+@pytest.mark.parametrize("hints, index", [("first", 0), ("last", -1)])
+def test_continue_node_hints_one_overlap_frame_for_every_frame(clip_vision, hints, index):
+    previous = torch.randn(6, 4, 4, 4, generator=torch.Generator().manual_seed(1))
+    positive, _, latent = LongerVideoContinue.execute(clip_vision, previous_latent={"samples": previous},
+                                                      clip_image=torch.rand(1, 32, 32, 3), **widgets(hints=hints)).result
+    known = previous[-M:]
+    assert torch.equal(latent["samples"][:M], known)  # the overlap is still held (injection)
+    concat = positive[0][1]["concat_latent_image"]
+    assert concat.shape[0] == M + N and torch.equal(concat, known[index:][:1].expand(M + N, -1, -1, -1))
+
+
 LATENT = {"samples": torch.randn(6, 4, 4, 4)}
 IMAGE = torch.rand(6, 32, 32, 3)
 
@@ -246,6 +257,7 @@ IMAGE = torch.rand(6, 32, 32, 3)
     ({"previous_latent": LATENT, "previous_frames": IMAGE}, {}, ["previous_latent", "previous_frames"]),
     ({"previous_latent": LATENT, "clip_image": IMAGE[:1]}, {"augmentation_level": 0.1}, ["augmentation_level"]),
     ({"previous_latent": LATENT, "clip_image": IMAGE[:1]}, {"method": "inpaint"}, ["method", "injection"]),
+    ({"previous_latent": LATENT, "clip_image": IMAGE[:1]}, {"hints": "middle"}, ["hints", "hold, first, last"]),
 ])
 def test_continue_node_errors_name_the_node_and_input(clip_vision, vae, inputs, overrides, words):
     inputs = {k: (vae if isinstance(v, str) else v) for k, v in inputs.items()}

@@ -25,8 +25,8 @@ def frames():
     return torch.randint(0, 256, (5, 3, SIZE, SIZE), generator=torch.Generator().manual_seed(0)) / 255
 
 
-def run(pipe, frames=None, method="injection", seed=0, history_scale=1.0, guidance_weight=1.0, **kwargs):
-    settings = lv.ContinuationSettings(M, N, method, history_scale, guidance_weight)
+def run(pipe, frames=None, method="injection", seed=0, history_scale=1.0, guidance_weight=1.0, hints="hold", **kwargs):
+    settings = lv.ContinuationSettings(M, N, method, history_scale, guidance_weight, hints)
     kwargs = dict(dict(num_inference_steps=STEPS, output_type="latent", generator=torch.Generator().manual_seed(seed)),
                   **kwargs)
     with torch.no_grad():
@@ -88,6 +88,20 @@ def test_history_scale_equal_to_guidance_is_plain_guidance_on_the_history_hints(
     ours = run(pipe, frames, "history_cfg", history_scale=guidance, **kwargs)
     expected = reference(pipe, frames, ours.shape, hints=held_hints(pipe, frames), **kwargs)
     assert torch.allclose(ours, expected, atol=1e-4), float((ours - expected).abs().max())
+
+
+@pytest.mark.parametrize("hints", ["first", "last"])
+def test_hints_choice_is_the_concat_latent_the_model_sees(pipe, frames, hints):
+    # with history_scale = guidance, history_cfg is plain guidance on the chosen hints (test above): so the
+    # run equals the stock pipeline whose concat latent is that one frame for every frame
+    kwargs = dict(min_guidance_scale=2.0, max_guidance_scale=2.0)
+    ours = run(pipe, frames, "history_cfg", history_scale=2.0, hints=hints, **kwargs)
+    clean, _ = encode_keyframes(pipe, frames[-M:], lv.FrameSize(SIZE, SIZE))
+    one = clean[0 if hints == "first" else -1]
+    expected = reference(pipe, frames, ours.shape, hints=one.expand(M + N, -1, -1, -1).unsqueeze(0), **kwargs)
+    assert torch.allclose(ours, expected, atol=1e-4), float((ours - expected).abs().max())
+    held = run(pipe, frames, "history_cfg", history_scale=2.0, **kwargs)
+    assert (ours - held).abs().max() > 1e-3
 
 
 def test_history_term_with_a_per_frame_guidance_ramp_from_zero(pipe, frames):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from longer_video.nodes.techniques.continuation import (
-    ContinuationSettings, crossfade_weights, hold_hints, join_clips, last_frame_hints, overlap_latent, overlap_mask,
+    ContinuationSettings, continuation_hints, crossfade_weights, hold_hints, join_clips, last_frame_hints, overlap_latent, overlap_mask,
     reconstruction_guided, require_history, with_history_guidance,
 )
 from longer_video.nodes.techniques.errors import InputError
@@ -23,6 +23,20 @@ def test_hints_hold_the_history_then_the_last_frame():
     assert plain.shape[0] == 7 and all(torch.equal(f, known[2]) for f in plain)
     video_layout = hold_hints(known.unsqueeze(0), 4, frame_dim=1)  # diffusers: (B, T, C, h, w)
     assert torch.equal(video_layout[0], held)
+
+
+def test_hints_choice_first_and_last_give_one_image_for_every_frame():
+    known = frames(3)
+    assert torch.equal(continuation_hints(known, 4, "hold"), hold_hints(known, 4))
+    first, last = continuation_hints(known, 4, "first"), continuation_hints(known, 4, "last")
+    assert first.shape[0] == last.shape[0] == 7
+    assert all(torch.equal(f, known[0]) for f in first) and all(torch.equal(f, known[2]) for f in last)
+    video_layout = continuation_hints(known.unsqueeze(0), 4, "first", frame_dim=1)
+    assert torch.equal(video_layout[0], first)
+    with pytest.raises(InputError, match="hold, first, last"):
+        continuation_hints(known, 4, "middle")
+    with pytest.raises(InputError, match="hints must be one of hold, first, last"):
+        ContinuationSettings(hints="middle")
 
 
 def test_latent_and_mask_keep_exactly_the_overlap():

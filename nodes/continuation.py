@@ -80,7 +80,8 @@ class LongerVideoContinue(io.ComfyNode):
                                tooltip="The image SVD is conditioned on, per frame. hold: overlap frame i gets "
                                        "previous frame i, every new frame the last previous frame. first / last: "
                                        "every frame gets the overlap's first / last frame, one image for the clip "
-                                       "as SVD was trained (measured on the quality toy: README, Quality)."),
+                                       "as SVD was trained. first (default) kept the motion on the quality toy where "
+                                       "hold lost it (README, Quality)."),
             ],
             outputs=[
                 io.Conditioning.Output(display_name="positive"),

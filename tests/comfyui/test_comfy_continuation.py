@@ -36,7 +36,7 @@ def clip_embeds(seed=4):
 
 def conditioning(method="injection", previous=None, history_scale=1.0, guidance_weight=1.0, m=M, n=N):
     previous = previous_clip() if previous is None else previous
-    settings = ContinuationSettings(m, n, method, history_scale, guidance_weight)
+    settings = ContinuationSettings(m, n, method, history_scale, guidance_weight, hints="hold")
     return continuation_conditioning(clip_embeds(), previous[-m:], settings)
 
 
@@ -166,7 +166,7 @@ def test_the_hooks_last_one_run(stock, method):
 
 def widgets(**overrides):
     values = dict(method="injection", overlap_frames=M, new_frames=N, motion_bucket_id=127, fps=6,
-                  augmentation_level=0.0, history_scale=1.0, guidance_weight=1.0)
+                  augmentation_level=0.0, history_scale=1.0, guidance_weight=1.0, hints="hold")
     values.update(overrides)
     return values
 

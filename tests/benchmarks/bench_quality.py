@@ -205,12 +205,23 @@ def main(argv=None):
     p.add_argument("--out", type=Path, default=HERE.parents[1] / "out" / "quality")
     p.add_argument("--per-clip", type=Path, default=RESULTS,
                    help="where the per-clip scores go (committed: tests/quality/results.json)")
+    p.add_argument("--merge", type=Path, nargs="+", default=None, metavar="DIR",
+                   help="measure nothing: join the results.json of several --out folders (runs split over cores), "
+                        "write the per-clip file and print the table")
     p.add_argument("--threads", type=int, default=2, help="torch threads per cell (1 when the cell is pinned to one core)")
     p.add_argument("--cell", nargs=2, metavar=("ROW", "FRAMES"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.cell:
         print(json.dumps(measure_cell(args.cell[0], int(args.cell[1]), args.seeds, args.weights, args.out, args.steps,
                                       args.threads)))
+        return
+    if args.merge:
+        results = []
+        for folder in args.merge:
+            for r in json.loads((folder / "results.json").read_text()):
+                results = [x for x in results if (x["row"], x["frames"]) != (r["row"], r["frames"])] + [r]
+        args.per_clip.write_text(json.dumps(per_clip_file(results), indent=1) + "\n")
+        print(markdown_table(results, sorted({r["frames"] for r in results})))
         return
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else []

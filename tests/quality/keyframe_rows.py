@@ -58,7 +58,7 @@ def keyframe_hierarchy(pipe, spec, seed: int, frames: int, oracle: bool = False,
             latent_encoder(pipe, keys / toy_motion.SCALING_FACTOR):
         out = lv.interpolate_keyframes(
             pipe, images, lv.KeyframeSettings(frames_between=k, hint=hint, pin_keyframes=True),
-            sampling=lv.KeyframeSamplingSettings(mode=mode, segments_per_batch=count - 1), size=lv.FrameSize(size, size), num_inference_steps=steps, noise_aug_strength=0.0,
+            sampling=lv.KeyframeSamplingSettings(mode=mode, segments_per_batch=1), size=lv.FrameSize(size, size), num_inference_steps=steps, noise_aug_strength=0.0,
             generator=torch.Generator().manual_seed(seed), output_type="latent", min_guidance_scale=1.0,
             max_guidance_scale=1.0, decode_chunk_size=total)
     return out.frames[0, :frames]

@@ -2,14 +2,13 @@
 import pytest
 import torch
 from diffusers import EulerAncestralDiscreteScheduler, HeunDiscreteScheduler
+from diffusers_keyframes import SIZE, interpolate, random_keyframes, scaled_keyframes
 from diffusers_models import tiny_pipeline, unet_inputs
 
 import longer_video as lv
 from longer_video.nodes.diffusers_patches.bidirectional import BackwardClips, bidirectional_unet
-from longer_video.nodes.diffusers_patches.keyframe_interpolation import encode_keyframes
 from longer_video.nodes.techniques.bidirectional import Bidirectional
 
-SIZE = 32
 STEPS = 2
 K = 3  # frames_between: 3 keyframes -> 7 frames
 BOTH = lv.KeyframeSamplingSettings(mode="segment", direction="bidirectional")
@@ -22,21 +21,11 @@ def pipe():
 
 @pytest.fixture(scope="module")
 def keyframes():
-    return torch.rand(3, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
+    return random_keyframes()
 
 
 def run(pipe, keyframes, sampling=BOTH, settings=None, seed=5, **kwargs):
-    kwargs = dict(dict(size=lv.FrameSize(SIZE, SIZE), num_inference_steps=STEPS, noise_aug_strength=0.0,
-                       output_type="latent", generator=torch.Generator().manual_seed(seed)), **kwargs)
-    with torch.no_grad():
-        return lv.interpolate_keyframes(pipe, keyframes, settings or lv.KeyframeSettings(K), sampling=sampling,
-                                        **kwargs).frames
-
-
-def scaled_keyframes(pipe, keyframes):
-    images = pipe.video_processor.numpy_to_pil(pipe.video_processor.pt_to_numpy(keyframes))
-    clean, _ = encode_keyframes(pipe, images, lv.FrameSize(SIZE, SIZE))
-    return clean * pipe.vae.config.scaling_factor
+    return interpolate(pipe, keyframes, settings or lv.KeyframeSettings(K), sampling, seed, STEPS, **kwargs)
 
 
 @pytest.mark.parametrize("mode", ["segment", "whole"])

@@ -1,11 +1,11 @@
 import pytest
 import torch
+from diffusers_keyframes import SIZE, as_pil, interpolate, random_keyframes, scaled_keyframes
 from diffusers_models import tiny_pipeline
 
-from longer_video import FrameSize, KeyframeSettings, interpolate_keyframes
+from longer_video import FrameSize, KeyframeSettings
 from longer_video.nodes.diffusers_patches.keyframe_interpolation import encode_keyframes
 
-SIZE = 32
 STEPS = 3
 
 
@@ -16,24 +16,12 @@ def pipe():
 
 @pytest.fixture(scope="module")
 def keyframes():
-    return torch.rand(3, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
+    return random_keyframes()
 
 
 def run(pipe, keyframes, seed=0, frames_between=4, hint="hold", pin_keyframes=True, pin_release=1.0, **kwargs):
     settings = KeyframeSettings(frames_between, hint, pin_keyframes, pin_release)
-    kwargs = dict(dict(size=FrameSize(SIZE, SIZE), num_inference_steps=STEPS, noise_aug_strength=0.0,
-                       output_type="latent", generator=torch.Generator().manual_seed(seed)), **kwargs)
-    with torch.no_grad():
-        return interpolate_keyframes(pipe, keyframes, settings, **kwargs).frames
-
-
-def as_pil(pipe, images):
-    return pipe.video_processor.numpy_to_pil(pipe.video_processor.pt_to_numpy(images))
-
-
-def scaled_keyframes(pipe, keyframes):
-    clean, _ = encode_keyframes(pipe, as_pil(pipe, keyframes), FrameSize(SIZE, SIZE))  # what the pipeline sees
-    return clean * pipe.vae.config.scaling_factor
+    return interpolate(pipe, keyframes, settings, None, seed, STEPS, **kwargs)
 
 
 def test_pinned_keyframes_come_out_exactly(pipe, keyframes):

@@ -77,16 +77,22 @@ def test_a_few_steps_lower_the_loss_and_the_saved_lora_loads(tmp_path):
     assert all(torch.allclose(unet.state_dict()[k], v, atol=1e-6) for k, v in stock.items())
 
 
-def test_saved_lora_gives_the_trained_models_output(tmp_path):
-    """peft's LoRA layers during training == the saved file merged into the weights (ComfyUI's way)."""
+def unet_with_random_lora(std: float, seed: int):
+    """A tiny UNet with a LoRA of random (nonzero) factors, and inputs for one 8-frame call."""
     unet = tiny_unet()
     add_lora(unet, settings())
     with torch.no_grad():
         for p in lora_parameters(unet).values():
-            p.normal_(0, 0.2)
-    g = torch.Generator().manual_seed(2)
+            p.normal_(0, std)
+    g = torch.Generator().manual_seed(seed)
     inputs = (torch.randn(1, 9, 8, 8, 8, generator=g), torch.tensor(0.3), torch.randn(1, 1, 32, generator=g),
               torch.tensor([[7.0, 127.0, 0.02]]))
+    return unet, inputs
+
+
+def test_saved_lora_gives_the_trained_models_output(tmp_path):
+    """peft's LoRA layers during training == the saved file merged into the weights (ComfyUI's way)."""
+    unet, inputs = unet_with_random_lora(0.2, seed=2)
     with torch.no_grad():
         with_lora = unet(*inputs).sample
     path = tmp_path / "lora.safetensors"
@@ -131,14 +137,7 @@ def test_full_checkpointing_gives_the_same_gradients(windows, chunking):
     """Checkpointed temporal blocks recompute in backward, after the banded processor swap ended:
     the recomputation must use the processor of the forward pass. Frame chunking (differentiable
     since #24) trains to the same gradients as the unchunked UNet."""
-    unet = tiny_unet()
-    add_lora(unet, settings())
-    with torch.no_grad():
-        for p in lora_parameters(unet).values():
-            p.normal_(0, 0.1)
-    g = torch.Generator().manual_seed(1)
-    inputs = (torch.randn(1, 9, 8, 8, 8, generator=g), torch.tensor(0.3), torch.randn(1, 1, 32, generator=g),
-              torch.tensor([[7.0, 127.0, 0.02]]))
+    unet, inputs = unet_with_random_lora(0.1, seed=1)
 
     def grads(mode, chunking=None):
         unet.zero_grad(set_to_none=True)

@@ -89,6 +89,17 @@ def reference_temporal_resblock(x, norm1, conv1, emb, norm2, conv2, alpha):
     return alpha * x + (1 - alpha) * (x + h)
 
 
+def resblock_steps(norm1, conv1, emb, norm2, conv2, alpha) -> TemporalResBlockSteps:
+    """The steps of reference_temporal_resblock (groups of 4), as temporal_resblock_in_chunks takes them."""
+    return TemporalResBlockSteps(
+        first_norm=lambda chunk, s: group_normalize(chunk, s, norm1.weight, norm1.bias, 4), first_groups=4,
+        first_eps=norm1.eps, first=lambda n: conv1(F.silu(n)) + emb,
+        second_norm=lambda chunk, s: group_normalize(chunk, s, norm2.weight, norm2.bias, 4), second_groups=4,
+        second_eps=norm2.eps, second=lambda n: conv2(F.silu(n)),
+        finish=lambda xc, hc: alpha * xc + (1 - alpha) * (xc + hc),
+    )
+
+
 @pytest.mark.parametrize("rows_per_chunk", [1, 2, 5])
 def test_temporal_resblock_in_chunks_equals_the_one_call_block(rows_per_chunk):
     torch.manual_seed(0)
@@ -102,13 +113,7 @@ def test_temporal_resblock_in_chunks_equals_the_one_call_block(rows_per_chunk):
     emb, alpha = torch.randn(b, c, t, 1, 1, dtype=torch.float64), 0.3
     with torch.no_grad():
         expected = reference_temporal_resblock(x, norm1, conv1, emb, norm2, conv2, alpha)
-        steps = TemporalResBlockSteps(
-            first_norm=lambda chunk, s: group_normalize(chunk, s, norm1.weight, norm1.bias, 4), first_groups=4,
-            first_eps=norm1.eps, first=lambda n: conv1(F.silu(n)) + emb,
-            second_norm=lambda chunk, s: group_normalize(chunk, s, norm2.weight, norm2.bias, 4), second_groups=4,
-            second_eps=norm2.eps, second=lambda n: conv2(F.silu(n)),
-            finish=lambda xc, hc: alpha * xc + (1 - alpha) * (xc + hc),
-        )
+        steps = resblock_steps(norm1, conv1, emb, norm2, conv2, alpha)
         out = temporal_resblock_in_chunks(x, steps, rows_per_chunk)
     assert (out - expected).abs().max() <= 1e-12
     assert out.permute(0, 2, 1, 3, 4).is_contiguous()  # (b t) c h w without a copy
@@ -127,13 +132,7 @@ def test_temporal_resblock_in_chunks_backward_equals_the_one_call_block(rows_per
     weights = [x, *conv1.parameters(), *conv2.parameters(), *norm1.parameters(), *norm2.parameters()]
     expected = torch.autograd.grad(
         (reference_temporal_resblock(x, norm1, conv1, emb, norm2, conv2, alpha) * projection).sum(), weights)
-    steps = TemporalResBlockSteps(
-        first_norm=lambda chunk, s: group_normalize(chunk, s, norm1.weight, norm1.bias, 4), first_groups=4,
-        first_eps=norm1.eps, first=lambda n: conv1(F.silu(n)) + emb,
-        second_norm=lambda chunk, s: group_normalize(chunk, s, norm2.weight, norm2.bias, 4), second_groups=4,
-        second_eps=norm2.eps, second=lambda n: conv2(F.silu(n)),
-        finish=lambda xc, hc: alpha * xc + (1 - alpha) * (xc + hc),
-    )
+    steps = resblock_steps(norm1, conv1, emb, norm2, conv2, alpha)
     out = temporal_resblock_in_chunks(x, steps, rows_per_chunk)
     gradients = torch.autograd.grad((out * projection).sum(), weights)
     for gradient, reference in zip(gradients, expected):

@@ -16,6 +16,17 @@ const CHUNKS = { chunk_frames: 16, overlap_frames: 4, crossfade_frames: 4 };
 const POSITIONS = { mode: "yarn", trained_frames: 25, yarn_alpha: 0.5, yarn_beta: 2 };
 
 const loader = { type: "ImageOnlyCheckpointLoader", title: "Load SVD-XT", widgets: { ckpt_name: CHECKPOINT } };
+// Stage 1 of the keyframe examples: stock SVD-XT makes `videoFrames` keyframes from the init image
+// (nodes 2, 3, 4, 6; the loader is node 1).
+const stageOneKeyframes = (videoFrames) => ({
+  2: { type: "LoadImage", title: "Init image", widgets: { image: "example.png" } },
+  3: { type: "SVD_img2vid_Conditioning", title: "Stage 1 keyframes",
+       widgets: { width: 1024, height: 576, video_frames: videoFrames, motion_bucket_id: 127, fps: 6, augmentation_level: 0 },
+       inputs: { clip_vision: [1, 1], init_image: [2, 0], vae: [1, 2] } },
+  4: { type: "VideoLinearCFGGuidance", title: "Stage 1 CFG ramp", widgets: { min_cfg: 1 }, inputs: { model: [1, 0] } },
+  6: { type: "KSampler", title: "Stage 1 sampler", widgets: { ...SAMPLER, cfg: 2.5, denoise: 1 },
+       inputs: { model: [4, 0], positive: [3, 0], negative: [3, 1], latent_image: [3, 2] } },
+});
 const output = (fps, prefix, sampler) => ({
   7: { type: "LongerVideoChunkedDecode", title: "Chunked decode", widgets: CHUNKS, inputs: { vae: [1, 2], samples: [sampler, 0] } },
   8: { type: "CreateVideo", title: "Create video", widgets: { fps }, inputs: { images: [7, 0] } },
@@ -120,13 +131,7 @@ ramp: their keyframes are pinned, so a ramp from frame 0 has nothing to protect.
 - **Cost:** stage 3 samples one 5-frame gap at a time: memory stays that of 5 frames.`,
     nodes: {
       1: loader,
-      2: { type: "LoadImage", title: "Init image", widgets: { image: "example.png" } },
-      3: { type: "SVD_img2vid_Conditioning", title: "Stage 1 keyframes",
-           widgets: { width: 1024, height: 576, video_frames: 5, motion_bucket_id: 127, fps: 6, augmentation_level: 0 },
-           inputs: { clip_vision: [1, 1], init_image: [2, 0], vae: [1, 2] } },
-      4: { type: "VideoLinearCFGGuidance", title: "Stage 1 CFG ramp", widgets: { min_cfg: 1 }, inputs: { model: [1, 0] } },
-      6: { type: "KSampler", title: "Stage 1 sampler", widgets: { ...SAMPLER, cfg: 2.5, denoise: 1 },
-           inputs: { model: [4, 0], positive: [3, 0], negative: [3, 1], latent_image: [3, 2] } },
+      ...stageOneKeyframes(5),
       13: { type: "LongerVideoKeyframeConditioning", title: "Stage 2 in-betweens",
             widgets: { frames_between: 4, ...KEYFRAME_CONDITIONING, fps: 12 },
             inputs: { clip_vision: [1, 1], vae: [1, 2], keyframe_latents: [6, 0], clip_images: [2, 0] } },
@@ -245,13 +250,7 @@ frame.
   the loop samples one 9-frame gap at a time.`,
     nodes: {
       1: loader,
-      2: { type: "LoadImage", title: "Init image", widgets: { image: "example.png" } },
-      3: { type: "SVD_img2vid_Conditioning", title: "Stage 1 keyframes",
-           widgets: { width: 1024, height: 576, video_frames: 4, motion_bucket_id: 127, fps: 6, augmentation_level: 0 },
-           inputs: { clip_vision: [1, 1], init_image: [2, 0], vae: [1, 2] } },
-      4: { type: "VideoLinearCFGGuidance", title: "Stage 1 CFG ramp", widgets: { min_cfg: 1 }, inputs: { model: [1, 0] } },
-      6: { type: "KSampler", title: "Stage 1 sampler", widgets: { ...SAMPLER, cfg: 2.5, denoise: 1 },
-           inputs: { model: [4, 0], positive: [3, 0], negative: [3, 1], latent_image: [3, 2] } },
+      ...stageOneKeyframes(4),
       13: { type: "LongerVideoKeyframeConditioning", title: "Loop in-betweens",
             widgets: { frames_between: 8, ...KEYFRAME_CONDITIONING, fps: 12, loop: true },
             inputs: { clip_vision: [1, 1], vae: [1, 2], keyframe_latents: [6, 0], clip_images: [2, 0] } },

@@ -2,7 +2,7 @@
 import pytest
 import torch
 from diffusers import EulerAncestralDiscreteScheduler, HeunDiscreteScheduler
-from diffusers_keyframes import SIZE, interpolate, random_keyframes, scaled_keyframes
+from diffusers_keyframes import SIZE, interpolate, scaled_keyframes
 from diffusers_models import tiny_pipeline, unet_inputs
 
 import longer_video as lv
@@ -12,16 +12,6 @@ from longer_video.nodes.techniques.bidirectional import Bidirectional
 STEPS = 2
 K = 3  # frames_between: 3 keyframes -> 7 frames
 BOTH = lv.KeyframeSamplingSettings(mode="segment", direction="bidirectional")
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    return tiny_pipeline()
-
-
-@pytest.fixture(scope="module")
-def keyframes():
-    return random_keyframes()
 
 
 def run(pipe, keyframes, sampling=BOTH, settings=None, seed=5, **kwargs):

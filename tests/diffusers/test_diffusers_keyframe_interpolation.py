@@ -1,22 +1,11 @@
 import pytest
 import torch
-from diffusers_keyframes import SIZE, as_pil, interpolate, random_keyframes, scaled_keyframes
-from diffusers_models import tiny_pipeline
+from diffusers_keyframes import SIZE, as_pil, interpolate, scaled_keyframes
 
 from longer_video import FrameSize, KeyframeSettings
 from longer_video.nodes.diffusers_patches.keyframe_interpolation import encode_keyframes
 
 STEPS = 3
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    return tiny_pipeline()
-
-
-@pytest.fixture(scope="module")
-def keyframes():
-    return random_keyframes()
 
 
 def run(pipe, keyframes, seed=0, frames_between=4, hint="hold", pin_keyframes=True, pin_release=1.0, **kwargs):

@@ -2,23 +2,13 @@
 import pytest
 import torch
 from diffusers import EulerAncestralDiscreteScheduler, HeunDiscreteScheduler
-from diffusers_keyframes import SIZE, interpolate, random_keyframes, scaled_keyframes
+from diffusers_keyframes import SIZE, interpolate, scaled_keyframes
 from diffusers_models import tiny_pipeline
 
 import longer_video as lv
 
 STEPS = 2
 K = 3  # frames_between: 3 keyframes -> 7 frames, gaps [0, 3] and [3, 6]
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    return tiny_pipeline()
-
-
-@pytest.fixture(scope="module")
-def keyframes():
-    return random_keyframes()
 
 
 def run(pipe, keyframes, seed=5, sampling=lv.KeyframeSamplingSettings(mode="segment"), settings=None, **kwargs):

@@ -146,10 +146,11 @@ def test_composes_with_positions_and_windows_in_any_order(stock, mode):
     assert max_difference(reference, run_patched(stock, inputs)) > 1e-3  # the patches on top do change the video
 
 
-def test_batches_of_clips_equal_stock(stock):
-    # what segment mode sends the model: 2 clips of 9 frames per call, cond + uncond
+def test_batches_of_clips_equal_stock(stock64):
+    # what segment mode sends the model: 2 clips of 9 frames per call, cond + uncond; in fp64, because a
+    # batch of 4 clips against one of 1 takes other fp32 kernels on one thread (1.7e-5 seen in CI)
     inputs = svd_inputs(CONFIG, 9, batch=4)
-    assert max_difference(run_patched(chunked(stock, 5), inputs), run_patched(stock, inputs)) <= TOLERANCE
+    assert max_difference(run_patched(chunked(stock64, 5), inputs), run_patched(stock64, inputs)) <= SAMPLING_TOLERANCE
 
 
 @pytest.mark.parametrize("mode", ["whole", "segment"])

@@ -24,7 +24,8 @@ RULE_INPUTS = {
     "LongerVideoFreeNoise": {"window_frames", "stride_frames"},
     "LongerVideoTemporalPositions": {"yarn_alpha", "yarn_beta"},
     "LongerVideoKeyframeConditioning": {"width", "height"},
-    "LongerVideoKeyframeSampler": {"sampler_name", "segments_per_batch", "mode"},
+    "LongerVideoKeyframeSampler": {"sampler_name", "segments_per_batch", "mode", "direction",
+                                   "reverse_motion_bucket_id"},
 }
 IMAGE_VAE = "lv_tiny_image_vae.safetensors"
 

@@ -54,7 +54,12 @@ def test_guided_methods_run_in_the_server(server, method):
     assert server.images(entry, "10").shape == (29, 64, 64, 3)
     first, clip, video = (saved_latent(server, entry, n) for n in ("90", "91", "92"))
     assert clip.shape[0] == 8 and video.shape[0] == 29
-    assert (clip[:4] - first[21:]).abs().max() > 1e-3  # not pinned: the overlap was sampled
+    overlap_error = (clip[:4] - first[21:]).abs().max()
+    if method == "reconstruction":  # the overlap's estimate is the known frames: it lands on them
+        assert overlap_error <= 1e-3, float(overlap_error)
+        assert (clip[4:] - first[-1]).abs().max() > 1e-2  # the new frames were sampled
+    else:  # history guidance only steers: the overlap is sampled
+        assert overlap_error > 1e-3
     weights = torch.tensor([0.2, 0.4, 0.6, 0.8]).view(4, 1, 1, 1)  # the join cross-fades it in
     assert torch.allclose(video[21:25], first[21:] * (1 - weights) + clip[:4] * weights, atol=1e-5)
     assert torch.equal(video[:21], first[:21]) and torch.equal(video[25:], clip[4:])

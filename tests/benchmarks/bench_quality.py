@@ -60,10 +60,31 @@ ROWS = {
     "keyframes-oracle-segment": "reference: true keyframes, segment mode, hint hold",
     "keyframes-oracle-segment-first": "reference: true keyframes, segment mode, hint first",
     "keyframes-oracle-whole": "reference: true keyframes, whole mode, hint hold",
+    # bidirectional sampling (issue 21), each paired against its forward row
+    "keyframes-segment-bidirectional": "keyframe hierarchy, segment mode, bidirectional",
+    "keyframes-oracle-segment-bidirectional": "reference: true keyframes, segment mode, bidirectional",
+    "keyframes-oracle-segment-hidden": "reference: true keyframes, segment mode, direction hidden (bucket 255)",
+    "keyframes-oracle-segment-hidden-bidirectional": "reference: true keyframes, segment mode, direction hidden, "
+                                                     "bidirectional",
+    "loop-segment": "loop from one image: hierarchy + first keyframe again at the end, forward",
+    "loop-segment-bidirectional": "loop from one image: hierarchy + first keyframe again at the end, bidirectional",
+    "loop-oracle-segment": "loop, true keyframes + first keyframe again at the end, forward",
+    "loop-oracle-segment-bidirectional": "loop, true keyframes + first keyframe again at the end, bidirectional",
+    # the toy interpolation LoRA (issue 22), each paired against its untrained row
+    "keyframes-segment-lora": "keyframe hierarchy, segment mode, with the toy interpolation LoRA",
+    "keyframes-whole-lora": "keyframe hierarchy, whole mode, with the toy interpolation LoRA",
+    "keyframes-oracle-segment-lora": "reference: true keyframes, segment mode, with the toy interpolation LoRA",
+    "keyframes-oracle-whole-lora": "reference: true keyframes, whole mode, with the toy interpolation LoRA",
     "copy-first": "reference: copy the first frame",
 }
-COLUMNS = ("trajectory_error", "velocity_error", "motion_alive", "detection_rate", "identity_drift", "flicker")
+# rows that answer "does it help?" against another row than naive: (row, its baseline)
+BASELINES = {row: row.replace("-bidirectional", "").replace("-lora", "") for row in ROWS
+             if row.endswith(("-bidirectional", "-lora"))}
+TOY_LORA = HERE.parent / "quality" / "toy_interpolation_lora.safetensors"
+COLUMNS = ("trajectory_error", "velocity_error", "motion_alive", "detection_rate", "identity_drift", "flicker",
+           "seam_error")
 PER_CLIP = ("trajectory_error", "velocity_error", "motion_alive", "flicker")
+LOOP_PER_CLIP = ("seam_error",)  # loop rows only: velocity error of the step from the last frame back to the first
 PAIRED = ("trajectory_error", "velocity_error", "motion_alive")
 RESULTS = HERE.parent / "quality" / "results.json"
 
@@ -83,19 +104,31 @@ def initial_noise(pipe, row: str, seeds, frames: int) -> torch.Tensor:
     return toy_pipeline.initial_noise(seeds, frames)
 
 
+def is_keyframe_row(row: str) -> bool:
+    return row.startswith(("keyframes", "loop"))
+
+
+def row_specs(row: str, specs, frames: int):
+    """The clips a row is scored on: the evaluation clips, as the keyframe row changes them (hidden / loop)."""
+    if not is_keyframe_row(row):
+        return specs
+    import keyframe_rows
+
+    return [keyframe_rows.row_spec(spec, keyframe_rows.KeyframeRow.parse(row), frames) for spec in specs]
+
+
 def generate(row: str, frames: int, specs, seeds, weights: Path, steps: int) -> torch.Tensor:
     if row == "copy-first":
         return torch.stack([toy_motion.render(s, 1).expand(frames, -1, -1, -1) for s in specs])
     pipe = toy_pipeline.build_pipeline(toy_model.load_toy_unet(weights))
-    if row.startswith("keyframes"):
+    if is_keyframe_row(row):
         import keyframe_rows
 
         if frames <= toy_model.TRAINED_FRAMES:
             raise ValueError("the keyframe rows need more frames than the trained length")
-        mode = "whole" if row.endswith("whole") else "segment"
-        hint = "first" if row.endswith("-first") else "hold"
-        return torch.stack([keyframe_rows.keyframe_hierarchy(pipe, spec, seed, frames, "-oracle" in row, steps,
-                                                             mode=mode, hint=hint)
+        settings = keyframe_rows.KeyframeRow.parse(row)
+        lora = TOY_LORA if settings.lora else None
+        return torch.stack([keyframe_rows.keyframe_hierarchy(pipe, spec, seed, frames, settings, steps, lora)
                             for spec, seed in zip(specs, seeds)])
     if row.startswith("continuation"):
         import continuation_rows
@@ -112,13 +145,13 @@ def measure_cell(row: str, frames: int, seeds: int, weights: Path, out: Path, st
     from safetensors.torch import save_file
 
     torch.set_num_threads(threads)
-    specs = toy_motion.eval_specs(seeds)
+    specs = row_specs(row, toy_motion.eval_specs(seeds), frames)
     clip_seeds = list(range(seeds))
     with PeakMemory() as memory:
         start = time.perf_counter()
         videos = generate(row, frames, specs, clip_seeds, weights, steps)
         seconds = time.perf_counter() - start
-    scores = [metrics.score_clip(v, s) for v, s in zip(videos, specs)]
+    scores = [metrics.score_clip(v, s, loop=row.startswith("loop")) for v, s in zip(videos, specs)]
     out.mkdir(parents=True, exist_ok=True)
     save_file({"latents": videos.float().contiguous()}, str(out / f"{row}_T{frames}.safetensors"))
     result = {"row": row, "frames": frames, "clips": seeds, "steps": steps, "seconds": round(seconds, 2),
@@ -149,14 +182,16 @@ def cell_text(mean: float, se: float, scale: float = 1.0, digits: int = 2, sign:
 
 
 def own(result: dict, column: str, scale: float = 1.0, digits: int = 2) -> str:
-    return cell_text(result[column], result[column + "_se"], scale, digits)
+    nan = float("nan")  # a column measured after the cell was (seam error) reads as not measured
+    return cell_text(result.get(column, nan), result.get(column + "_se", nan), scale, digits)
 
 
 def paired(result: dict, naive: dict | None, column: str, scale: float = 1.0, digits: int = 2) -> str:
     """The per-clip difference against naive on the same clips, or '-' (naive itself, or naive not run)."""
     if naive is None or result is naive:
         return "-"
-    pairs = [(a, b) for a, b in zip(result["per_clip"][column], naive["per_clip"][column]) if a == a and b == b]
+    pairs = [(a, b) for a, b in zip(result["per_clip"].get(column, []), naive["per_clip"].get(column, []))
+             if a == a and b == b]
     if len(pairs) < 2:
         return "-"
     mean, se = metrics.paired_difference([a for a, _ in pairs], [b for _, b in pairs])
@@ -181,6 +216,23 @@ def markdown_table(results: list[dict], lengths) -> str:
     return "\n".join(lines)
 
 
+def baseline_table(results: list[dict], lengths) -> str:
+    """Rows that answer "does it help?" (bidirectional, LoRA), each paired against its own baseline row."""
+    lines = ["| row | against | T | trajectory error (px) | Δ | velocity error (px/frame) | Δ | motion alive (%) | Δ | "
+             "seam error (px) | Δ | seconds |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row, baseline_row in BASELINES.items():
+        for frames in lengths:
+            r, baseline = find(results, row, frames), find(results, baseline_row, frames)
+            if r is None or baseline is None:
+                continue
+            cells = []
+            for column, scale, digits in (("trajectory_error", 1, 2), ("velocity_error", 1, 2), ("motion_alive", 100, 0),
+                                          ("seam_error", 1, 2)):
+                cells += [own(r, column, scale, digits), paired(r, baseline, column, scale, digits)]
+            lines.append(f"| {row} | {baseline_row} | {frames} | {' | '.join(cells)} | {r['seconds']:.0f} |")
+    return "\n".join(lines)
+
+
 def find(results: list[dict], row: str, frames: int) -> dict | None:
     return next((x for x in results if x["row"] == row and x["frames"] == frames), None)
 
@@ -190,8 +242,9 @@ def per_clip_file(results: list[dict]) -> dict:
     out: dict = {}
     for row in ROWS:
         for r in sorted((x for x in results if x["row"] == row), key=lambda x: x["frames"]):
+            columns = PER_CLIP + (LOOP_PER_CLIP if row.startswith("loop") else ())
             out.setdefault(row, {})[str(r["frames"])] = {c: [round(v, 5) if v == v else None for v in r["per_clip"][c]]
-                                                         for c in PER_CLIP}
+                                                         for c in columns}
     return out
 
 
@@ -221,7 +274,8 @@ def main(argv=None):
             for r in json.loads((folder / "results.json").read_text()):
                 results = [x for x in results if (x["row"], x["frames"]) != (r["row"], r["frames"])] + [r]
         args.per_clip.write_text(json.dumps(per_clip_file(results), indent=1) + "\n")
-        print(markdown_table(results, sorted({r["frames"] for r in results})))
+        lengths = sorted({r["frames"] for r in results})
+        print(markdown_table(results, lengths) + "\n\n" + baseline_table(results, lengths))
         return
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else []
@@ -243,7 +297,7 @@ def main(argv=None):
     print(f"\ntoy SVD ({args.weights.name}), {args.seeds} clips per cell, mean ± standard error; Δ: paired "
           f"difference against naive on the same clips (mean ± standard error of the per-clip difference), device "
           f"{results[0]['device'] if results else '?'}:\n")
-    print(markdown_table(results, args.lengths))
+    print(markdown_table(results, args.lengths) + "\n\n" + baseline_table(results, args.lengths))
 
 
 if __name__ == "__main__":

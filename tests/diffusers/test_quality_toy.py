@@ -30,3 +30,17 @@ def test_shipped_toy_places_the_disk_better_than_copying_the_first_frame():
     model, baseline = result["model"], result["copy_first_frame"]
     assert model["detection_rate"] >= 0.95, result
     assert model["trajectory_error"] < 0.5 * baseline["trajectory_error"], result
+
+
+def test_shipped_toy_interpolation_lora_adapts_every_temporal_layer_of_the_toy():
+    """The quality table's LoRA rows load tests/quality/toy_interpolation_lora.safetensors onto this toy."""
+    import longer_video as lv
+    from longer_video.nodes.techniques.lora_keys import TARGETS
+
+    lora = toy_model.TOY_DIR.parent / "toy_interpolation_lora.safetensors"
+    assert lora.stat().st_size < 2 * 2**20
+    unet = toy_model.load_toy_unet()
+    stock = {k: v.clone() for k, v in unet.state_dict().items()}
+    assert lv.load_interpolation_lora(unet, lora) == 4 * len(TARGETS)  # the toy's 4 temporal blocks, every layer
+    changed = {k for k, v in unet.state_dict().items() if not torch.equal(v, stock[k])}
+    assert changed and all(".temporal_transformer_blocks." in k for k in changed)

@@ -44,6 +44,7 @@ class ClipScores:
     identity_drift: float  # relative error, mean over frames 1..T-1
     flicker: float  # latent units, mean over frame pairs
     centres: torch.Tensor  # (T, 2) detected centres (nan when missed)
+    seam_error: float = float("nan")  # loops only: velocity error (px) of the step from the last frame back to the first
 
 
 def colour_response(frames: torch.Tensor, spec: ClipSpec) -> torch.Tensor:
@@ -119,7 +120,17 @@ def motion_scores(centres: torch.Tensor, found: torch.Tensor, spec: ClipSpec,
     return float(error.mean()), alive
 
 
-def score_clip(frames: torch.Tensor, spec: ClipSpec) -> ClipScores:
+def seam_error(centres: torch.Tensor, found: torch.Tensor, spec: ClipSpec) -> float:
+    """How far the step from the last frame back to the first is from the true velocity: a loop's seam.
+
+    Why: a loop plays frame 0 after frame T-1; a seamless loop steps there as between any two frames."""
+    if not (found[0] and found[-1]):
+        return MISS_PENALTY
+    step = wrap_offset(centres[0] - centres[-1])
+    return float(torch.linalg.vector_norm(step - torch.tensor(spec.velocity, dtype=torch.float32)))
+
+
+def score_clip(frames: torch.Tensor, spec: ClipSpec, loop: bool = False) -> ClipScores:
     response = colour_response(frames, spec)
     centres, found = locate(response)
     truth = trajectory(spec, frames.shape[0])
@@ -129,7 +140,8 @@ def score_clip(frames: torch.Tensor, spec: ClipSpec) -> ClipScores:
     velocity_error, alive = motion_scores(centres, found, spec)
     return ClipScores(trajectory_error=float(distance[1:].mean()), velocity_error=velocity_error, motion_alive=alive,
                       detection_rate=float(found[1:].float().mean()), identity_drift=float(identity[1:].mean()),
-                      flicker=flicker(frames, spec), centres=centres)
+                      flicker=flicker(frames, spec), centres=centres,
+                      seam_error=seam_error(centres, found, spec) if loop else float("nan"))
 
 
 def mean_and_standard_error(values) -> tuple[float, float]:

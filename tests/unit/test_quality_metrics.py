@@ -98,3 +98,14 @@ def test_paired_difference_removes_the_clips_own_spread():
     assert mean == pytest.approx(-0.5) and se < 0.1  # unpaired, the standard errors would be ~2.6
     with pytest.raises(ValueError, match="same clips"):
         metrics.paired_difference([1.0], baseline)
+
+
+def test_loop_seam_is_zero_for_a_true_loop_and_the_jump_back_for_a_clip_that_does_not_loop():
+    frames = 32  # fps 4: 0.5 px per frame, 16 px in 32 frames: once round the torus
+    looping = dataclasses.replace(SPEC, fps=4, motion_bucket_id=0)
+    assert metrics.score_clip(tm.render(looping, frames), looping, loop=True).seam_error < 0.05
+    assert metrics.score_clip(tm.render(looping, frames), looping).seam_error != metrics.score_clip(
+        tm.render(looping, frames), looping).seam_error  # nan: not a loop, not measured
+    faster = dataclasses.replace(looping, fps=6)  # 0.75 px per frame: frame 31 is 23.25 px along x, i.e. 7.25
+    s = metrics.score_clip(tm.render(faster, frames), faster, loop=True)  # on the torus; back to 0 is a -7.25 px step
+    assert s.seam_error == pytest.approx(8.0, abs=0.1)  # against the true +0.75 px step

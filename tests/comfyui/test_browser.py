@@ -134,6 +134,11 @@ def test_readouts_follow_the_graph(page_result, design):
     assert [r["text"] for r in by_type(continued, "LongerVideoContinue")] == [
         "25 frames so far -> 49 (samples 28)", "49 frames so far -> 73 (samples 28)", "73 frames so far -> 97 (samples 28)"]
     assert [r["frames"] for r in by_type(continued, "LongerVideoJoinClips")] == [49, 73, 97]
+    loop = flows["svd_longer_video_loop_from_one_image"]["readouts"]  # 4 keyframes from SVD, loop, 8 between
+    assert by_type(loop, "LongerVideoKeyframeConditioning")[0]["text"].startswith(
+        "4 keyframes + loop -> 33 frames (gaps of 9, ends on the first)")
+    assert by_type(loop, "LongerVideoKeyframeSampler")[0]["text"] == (
+        "4 gaps of 9 frames, 1 per call (9 frames); bidirectional: 2 model evaluations per step")
     freenoise = flows["svd_longer_video_65_frames_freenoise"]["readouts"]
     assert by_type(freenoise, "LongerVideoWindowedAttention")[0]["text"] == "65 frames -> 11 windows"
     assert by_type(freenoise, "LongerVideoFreeNoise")[0]["text"] == "65 frames -> 11 windows"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import http.client
 import json
 import queue as queues
 import sys
@@ -28,7 +29,9 @@ from pathlib import Path
 
 from comfy_ws import EventStream
 
-NETWORK_ERRORS = (urllib.error.URLError, ConnectionError, TimeoutError, OSError)
+# a server that dies mid-answer raises http.client's IncompleteRead (an HTTPException, not an OSError):
+# it is a server that stopped answering like any other, so its request is queued elsewhere
+NETWORK_ERRORS = (urllib.error.URLError, ConnectionError, TimeoutError, OSError, http.client.HTTPException)
 
 
 def is_gone(error: BaseException) -> bool:

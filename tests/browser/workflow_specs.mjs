@@ -128,7 +128,11 @@ ramp: their keyframes are pinned, so a ramp from frame 0 has nothing to protect.
 - **Checkpoint:** svd_xt.safetensors in models/checkpoints.
 - **Change:** the image in *Init image*; *video_frames* in *Stage 1 keyframes* (K keyframes make
   (K-1)x16+1 frames: the stage 2 and 3 read-outs count them); the *seed* of each sampler.
-- **Cost:** stage 3 samples one 5-frame gap at a time: memory stays that of 5 frames.`,
+- **Stage 3 is bidirectional:** each gap is sampled forward from its start keyframe and backward
+  from its end keyframe, blended per frame, so it arrives at the end keyframe instead of jumping to
+  it (set *direction* to forward for half the time).
+- **Cost:** stage 3 samples one 5-frame gap at a time: memory stays that of 5 frames; bidirectional
+  runs the model twice per step (about twice stage 3's time).`,
     nodes: {
       1: loader,
       ...stageOneKeyframes(5),
@@ -140,7 +144,8 @@ ramp: their keyframes are pinned, so a ramp from frame 0 has nothing to protect.
       15: { type: "LongerVideoKeyframeConditioning", title: "Stage 3 in-betweens",
             widgets: { frames_between: 4, ...KEYFRAME_CONDITIONING, fps: 24 },
             inputs: { clip_vision: [1, 1], vae: [1, 2], keyframe_latents: [14, 0], clip_images: [2, 0] } },
-      16: { type: "LongerVideoKeyframeSampler", title: "Stage 3 sampler", widgets: { ...SAMPLER, cfg: 2, mode: "segment", segments_per_batch: 1 },
+      16: { type: "LongerVideoKeyframeSampler", title: "Stage 3 sampler",
+            widgets: { ...SAMPLER, cfg: 2, mode: "segment", segments_per_batch: 1, direction: "bidirectional" },
             inputs: { model: [1, 0], positive: [15, 0], negative: [15, 1], latent_image: [15, 2] } },
       ...output(24, "video/longer_video_keyframes_65", 16),
     },

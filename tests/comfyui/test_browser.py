@@ -124,7 +124,7 @@ def test_readouts_follow_the_graph(page_result, design):
     stages = by_type(flows["svd_longer_video_keyframes_5_17_65"]["readouts"], "LongerVideoKeyframeConditioning")
     assert [s["frames"] for s in stages] == [17, 65]  # 5 from SVD conditioning -> 17 -> 65
     sampler = by_type(flows["svd_longer_video_keyframes_5_17_65"]["readouts"], "LongerVideoKeyframeSampler")[0]
-    assert sampler["text"] == "16 gaps of 5 frames, 1 per call (5 frames)"
+    assert sampler["text"] == "16 gaps of 5 frames, 1 per call (5 frames); bidirectional: 2 model evaluations per step"
     own = by_type(flows["svd_longer_video_own_keyframes"]["readouts"], "LongerVideoKeyframeConditioning")[0]
     if page_result["has_batch_images"]:  # counted through BatchImagesNode
         assert own["text"].startswith("3 keyframes -> 25 frames")

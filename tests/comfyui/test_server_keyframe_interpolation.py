@@ -10,6 +10,7 @@ OWN_KEYFRAMES = "svd_longer_video_own_keyframes"
 def test_hierarchy_5_17_65_passes_through_every_earlier_stage(server):
     prompt = tiny(api_twin(HIERARCHY))
     assert prompt["3"]["inputs"]["video_frames"] == 5 and prompt["16"]["inputs"]["mode"] == "segment"
+    assert prompt["16"]["inputs"]["direction"] == "bidirectional"  # stage 3 as shipped
     prompt = with_saved_latents(prompt, {"stage1": "6", "stage2": "14", "stage3": "16"})
     entry = server.run(prompt, timeout=900)
     assert server.images(entry, "10").shape == (65, 64, 64, 3)

@@ -14,7 +14,7 @@ from server_prompts import api_twin, saved_latent, start_server, stock_path, tin
 
 PATCHED = "svd_longer_video_65_frames_freenoise"  # positions + windows + FreeNoise + chunked decode
 OWN_KEYFRAMES = "svd_longer_video_own_keyframes"
-QUEUE_LENGTH = 8  # 4 stock + 4 patched, alternating: enough to see drift or growth, a third of the time of 20
+QUEUE_LENGTH = 8  # 4 stock + 4 patched, alternating: enough to see drift or growth, 2/5 of the prompts of 20
 FRAMES = 17
 
 

@@ -1,7 +1,12 @@
 """Benchmark: a subset of the quality table through a real ComfyUI server (tests/quality toy SVD).
 
-The toy is widened exactly into ComfyUI's SVD layout (tests/quality/to_comfy.py) and loaded by
-ComfyUI's own ImageOnlyCheckpointLoader. Per clip: LoadLatent (the init latent twice) -> the pack's
+The toy is converted exactly into ComfyUI's SVD layout (tests/quality/to_comfy.py). `--model narrow`
+(default): the sampling MODEL is ComfyUI's own SVD classes at the toy's width, from a test-only node
+(tests/quality/comfy_toy_node), because ComfyUI's loaders detect SVD only at 320 channels and the toy
+widened to that costs ~15 s per model call on one CPU core (hours per row); the ComfyUI tier checks
+that both give the same output. `--model checkpoint`: the widened checkpoint as ComfyUI's own
+ImageOnlyCheckpointLoader loads it (what a GPU run should use). CLIP vision and VAE come from that
+checkpoint either way. Per clip: LoadLatent (the init latent twice) -> the pack's
 Keyframe Conditioning (hint first, no pins, frames_between T-1: stock SVD conditioning with a
 latent init; CLIP from an EmptyImage through the random CLIP tower, which the toy ignores) ->
 model patches -> KSampler (euler, karras, cfg 1, seed = the clip's seed) -> SaveLatent, scored
@@ -12,7 +17,7 @@ given as a paired difference against the naive row run here, on the same clips. 
 motion_bucket_id 0 are skipped: ComfyUI's widgets start at 1 (so the clips are the first
 --clips of the 16 table clips that the server can take).
 
-    COMFYUI_DIR=~/ComfyUI <comfyui venv>/bin/python tests/benchmarks/bench_quality_comfy.py [--clips 8] [--frames 32]
+    COMFYUI_DIR=~/ComfyUI <comfyui venv>/bin/python tests/benchmarks/bench_quality_comfy.py [--clips 8] [--frames 32] [--model narrow]
 """
 from __future__ import annotations
 
@@ -43,8 +48,11 @@ COLUMNS = ("trajectory_error", "velocity_error", "motion_alive", "detection_rate
 COMPARED = ("trajectory_error", "velocity_error", "motion_alive")
 
 
-def model_chain(prompt: dict, row: str) -> list:
+def model_chain(prompt: dict, row: str, narrow_weights: Path | None = None) -> list:
     model = ["1", 0]
+    if narrow_weights is not None:
+        prompt["20"] = {"class_type": "LongerVideoTestNarrowToy", "inputs": {"weights": str(narrow_weights)}}
+        model = ["20", 0]
     if row == "linear":
         prompt["10"] = {"class_type": "LongerVideoTemporalPositions",
                         "inputs": {"model": model, "mode": "linear", "trained_frames": toy_model.TRAINED_FRAMES,
@@ -68,7 +76,7 @@ def model_chain(prompt: dict, row: str) -> list:
 
 
 def clip_prompt(ckpt: str, latent_file: str, spec, seed: int, frames: int, row: str, prefix: str,
-                steps: int = STEPS) -> dict:
+                steps: int = STEPS, narrow_weights: Path | None = None) -> dict:
     size = toy_motion.SIZE * 8
     prompt = {
         "1": {"class_type": "ImageOnlyCheckpointLoader", "inputs": {"ckpt_name": ckpt}},
@@ -81,7 +89,7 @@ def clip_prompt(ckpt: str, latent_file: str, spec, seed: int, frames: int, row: 
                          "hint": "first", "pin_keyframes": False, "pin_release": 1.0}},
     }
     prompt["6"] = {"class_type": "KSampler",
-                   "inputs": {"model": model_chain(prompt, row), "seed": seed, "steps": steps, "cfg": 1.0,
+                   "inputs": {"model": model_chain(prompt, row, narrow_weights), "seed": seed, "steps": steps, "cfg": 1.0,
                               "sampler_name": "euler", "scheduler": "karras", "positive": ["4", 0],
                               "negative": ["4", 1], "latent_image": ["4", 2], "denoise": 1.0}}
     prompt["7"] = {"class_type": "SaveLatent", "inputs": {"samples": ["6", 0], "filename_prefix": prefix}}
@@ -97,6 +105,15 @@ def write_init_latent(path: Path, spec) -> None:
                "latent_format_version_0": torch.tensor([])}, str(path))
 
 
+def merge_per_clip(path: Path, result: dict, model: str) -> None:
+    """The committed per-clip file: one entry per row and length, the clips named by their index."""
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data.setdefault(result["row"], {})[str(result["frames"])] = {
+        "model": model, "clips": result["clips"], "seconds_per_clip": round(result["seconds_per_clip"], 1),
+        **{c: [round(v, 5) if v == v else None for v in values] for c, values in result["per_clip"].items()}}
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
 def paired(values: list[float], baseline: list[float]) -> str:
     mean, se = metrics.paired_difference(values, baseline)
     return f"{mean:+.3f} ± {se:.3f}"
@@ -109,7 +126,13 @@ def main(argv=None):
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--steps", type=int, default=STEPS, help="Euler steps; compare with a diffusers run at the same steps")
     p.add_argument("--weights", type=Path, default=toy_model.WEIGHTS)
+    p.add_argument("--model", choices=("narrow", "checkpoint"), default="narrow",
+                   help="narrow: ComfyUI's SVD classes at the toy's width (minutes on CPU); checkpoint: the widened "
+                        "checkpoint through ImageOnlyCheckpointLoader (~15 s per model call on one CPU core)")
     p.add_argument("--out", type=Path, default=HERE.parents[1] / "out" / "quality")
+    p.add_argument("--per-clip", type=Path, default=None,
+                   help="also merge the per-clip scores into this JSON file: {row: {T: {clips, metric: [per clip]}}} "
+                        "(the shipped one: tests/quality/results_comfyui.json)")
     args = p.parse_args(argv)
 
     setup_comfy()
@@ -125,13 +148,15 @@ def main(argv=None):
     if "naive" in args.rows:  # the paired baseline first
         args.rows = ["naive"] + [r for r in args.rows if r != "naive"]
     reference = {}
+    args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.json"
     if results_path.exists():
         reference = {(r["row"], r["frames"]): r for r in json.loads(results_path.read_text())}
     ckpt = comfy_checkpoint.toy_checkpoint(args.weights)
     rows_out = []
     with tempfile.TemporaryDirectory(prefix="lv_quality_") as tmp:
-        server = ComfyServer(find_comfyui(), Path(tmp), ROOT, {ckpt.name: ckpt}).start()
+        extra = {"longer-video-test-toy": HERE.parent / "quality" / "comfy_toy_node"} if args.model == "narrow" else {}
+        server = ComfyServer(find_comfyui(), Path(tmp), ROOT, {ckpt.name: ckpt}, extra).start()
         try:
             for row in args.rows:
                 scores, seconds = [], []
@@ -139,7 +164,7 @@ def main(argv=None):
                     latent_name = f"toy_init_{i}.latent"
                     write_init_latent(server.base / "input" / latent_name, specs[i])
                     prompt = clip_prompt(ckpt.name, latent_name, specs[i], i, args.frames, row, f"lv_quality/{row}_{i}",
-                                         args.steps)
+                                         args.steps, args.weights.resolve() if args.model == "narrow" else None)
                     start = time.perf_counter()
                     entry = server.run(prompt, timeout=3600)
                     seconds.append(time.perf_counter() - start)
@@ -148,13 +173,15 @@ def main(argv=None):
                     video = saved["latent_tensor"].float() * toy_motion.SCALING_FACTOR
                     scores.append(metrics.score_clip(video, specs[i]))
                     print(f"{row} clip {i}: error {scores[-1].trajectory_error:.2f} px, {seconds[-1]:.0f} s", flush=True)
-                result = {"row": row, "frames": args.frames, "clips": chosen, "seconds_per_clip": sum(seconds) / len(seconds),
+                result = {"row": row, "frames": args.frames, "model": args.model, "clips": chosen, "seconds_per_clip": sum(seconds) / len(seconds),
                           "per_clip": {c: [getattr(s, c) for s in scores] for c in COLUMNS}}
                 rows_out.append(result)
                 (args.out / "comfy_results.json").write_text(json.dumps(rows_out, indent=1))
+                if args.per_clip:
+                    merge_per_clip(args.per_clip, result, args.model)
         finally:
             server.stop()
-    print(f"\nComfyUI server, toy SVD, T={args.frames}, clips {chosen}, {args.steps} euler steps, mean ± standard error; "
+    print(f"\nComfyUI server, toy SVD ({args.model}), T={args.frames}, clips {chosen}, {args.steps} euler steps, mean ± standard error; "
           "Δ naive: paired difference against the naive row through the server on the same clips; diffusers: the "
           "same row and clips from results.json and the paired difference ComfyUI - diffusers (the agreement check):\n")
     print("| technique | metric | ComfyUI | Δ naive (ComfyUI) | diffusers | ComfyUI - diffusers | s/clip ComfyUI |")

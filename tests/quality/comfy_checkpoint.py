@@ -22,20 +22,41 @@ import toy_model  # noqa: E402
 CACHE = Path(os.environ.get("LONGER_VIDEO_CACHE", Path.home() / ".cache" / "longer-video")) / "checkpoints"
 
 
-def wide_model_config():
+NARROW = dict(repeat=1, head=toy_model.CONFIG["block_out_channels"][0] // toy_model.CONFIG["num_attention_heads"][0])
+
+
+def wide_model_config(repeat: int = to_comfy.R, head: int = to_comfy.WIDE_HEAD):
     import comfy.supported_models
 
-    cfg = to_comfy.comfy_unet_config(toy_model.CONFIG)
+    cfg = to_comfy.comfy_unet_config(toy_model.CONFIG, repeat, head)
     model_config = comfy.supported_models.SVD_img2vid(cfg)
-    model_config.unet_config.update({k: cfg[k] for k in ("num_head_channels", "num_heads")})
+    model_config.unet_config.update({k: cfg[k] for k in ("num_head_channels", "num_heads", "model_channels")})
     return model_config
 
 
-def wide_reference() -> dict[str, torch.Tensor]:
+def wide_reference(repeat: int = to_comfy.R, head: int = to_comfy.WIDE_HEAD) -> dict[str, torch.Tensor]:
     """Names and shapes of the wide UNet, from ComfyUI's own classes on the meta device."""
-    config = wide_model_config()
+    config = wide_model_config(repeat, head)
     config.set_inference_dtype(torch.float32, None)
     return dict(config.get_model({}, device="meta").diffusion_model.state_dict())
+
+
+def narrow_toy_model(weights: Path = toy_model.WEIGHTS):
+    """The toy in ComfyUI's own SVD classes at the toy's width (64 channels, 32-channel heads), as a
+    ModelPatcher: the same layout and numbers as the widened checkpoint (tests/comfyui checks one
+    forward against it), 25x fewer multiply-adds. ComfyUI's loaders detect SVD only at 320 channels, so
+    this is built directly; the quality bench gets it from a test-only node (comfy_toy_node/)."""
+    import comfy.model_management
+    import comfy.model_patcher
+    from safetensors.torch import load_file
+
+    config = wide_model_config(**NARROW)
+    config.set_inference_dtype(torch.float32, None)
+    sd = to_comfy.convert(load_file(str(weights)), toy_model.CONFIG, wide_reference(**NARROW), **NARROW)
+    model = config.get_model(sd, "model.diffusion_model.")
+    model.load_model_weights(sd, "model.diffusion_model.")
+    return comfy.model_patcher.ModelPatcher(model, load_device=comfy.model_management.get_torch_device(),
+                                            offload_device=comfy.model_management.unet_offload_device())
 
 
 def toy_checkpoint_state_dict(weights: Path = toy_model.WEIGHTS, seed: int = 0) -> dict[str, torch.Tensor]:

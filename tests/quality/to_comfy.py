@@ -16,6 +16,8 @@ than the toy. The toy's numbers survive the widening unchanged:
 - blocks the toy does not have are exact identities: a res block with zero output convolutions
   (its 1x1 skip selecting the running features, not the skip input), a transformer with a zero
   output projection.
+With `repeat=1` and the toy's head width the same conversion gives the toy's own width in SVD's
+layout (comfy_checkpoint.narrow_toy_model): ComfyUI's classes build it though its detection would not.
 Pure tensor work (torch + safetensors): runs in ComfyUI's environment at test time.
 """
 from __future__ import annotations
@@ -36,21 +38,24 @@ def channel_mult(toy_config: dict) -> list[int]:
     return [w // widths[0] for w in widths]
 
 
-def comfy_unet_config(toy_config: dict) -> dict:
-    """What comfy.model_detection derives from the converted keys (real SVD's layout, the toy's mults)."""
+def comfy_unet_config(toy_config: dict, repeat: int = R, head: int = WIDE_HEAD) -> dict:
+    """What comfy.model_detection derives from the converted keys (real SVD's layout, the toy's mults).
+
+    `repeat=1, head=<the toy's head width>` gives the same layout at the toy's own width: ComfyUI's
+    SVD classes build it, but its detection (fixed at 320 channels) would not find it in a file."""
     mult = channel_mult(toy_config)
     levels, per_level = len(mult), 2
     return {
         "use_checkpoint": False, "image_size": 32, "use_spatial_transformer": True, "legacy": False,
         "num_classes": "sequential", "adm_in_channels": 768, "in_channels": 8, "out_channels": 4,
-        "model_channels": 320, "num_res_blocks": [per_level] * levels,
+        "model_channels": toy_config["block_out_channels"][0] * repeat, "num_res_blocks": [per_level] * levels,
         "transformer_depth": [1] * (per_level * (levels - 1)) + [0] * per_level,
         "transformer_depth_output": [1] * ((per_level + 1) * (levels - 1)) + [0] * (per_level + 1),
         "channel_mult": mult, "transformer_depth_middle": 1, "use_linear_in_transformer": True,
         "context_dim": CLIP_DIM, "extra_ff_mix_layer": True, "use_spatial_context": True,
         "merge_strategy": "learned_with_images", "merge_factor": 0.0, "video_kernel_size": [3, 1, 1],
         "use_temporal_resblock": True, "use_temporal_attention": True, "disable_temporal_crossattention": False,
-        "num_heads": -1, "num_head_channels": WIDE_HEAD,
+        "num_heads": -1, "num_head_channels": head,
     }
 
 
@@ -62,41 +67,45 @@ def widen(w: torch.Tensor, out_rep: int = R, in_rep: int | None = R) -> torch.Te
     return w
 
 
-def sinusoid_columns(w: torch.Tensor, toy_channels: int) -> torch.Tensor:
+def sinusoid_columns(w: torch.Tensor, toy_channels: int, r: int = R) -> torch.Tensor:
     """First layer after a sinusoidal embedding: toy [cos_i, sin_i] (i < C/2) -> wide indices 5i, half + 5i."""
     half = toy_channels // 2
-    wide = torch.zeros(w.shape[0], toy_channels * R, dtype=w.dtype)
-    idx = torch.arange(half) * R
+    wide = torch.zeros(w.shape[0], toy_channels * r, dtype=w.dtype)
+    idx = torch.arange(half) * r
     wide[:, idx] = w[:, :half]
-    wide[:, half * R + idx] = w[:, half:]
+    wide[:, half * r + idx] = w[:, half:]
     return wide
 
 
-def head_rows(w: torch.Tensor, heads: int, wide_channels: int, scale: float = 1.0) -> torch.Tensor:
+def head_rows(w: torch.Tensor, heads: int, wide_channels: int, scale: float = 1.0, head: int = WIDE_HEAD) -> torch.Tensor:
     """q/k/v rows: toy head h's d channels -> wide rows [64h, 64h + d); other rows zero."""
     d = w.shape[0] // heads
     wide = torch.zeros(wide_channels, w.shape[1], dtype=w.dtype)
     for h in range(heads):
-        wide[WIDE_HEAD * h:WIDE_HEAD * h + d] = w[d * h:d * (h + 1)] * scale
+        wide[head * h:head * h + d] = w[d * h:d * (h + 1)] * scale
     return wide
 
 
-def head_columns(w: torch.Tensor, heads: int, wide_channels: int) -> torch.Tensor:
+def head_columns(w: torch.Tensor, heads: int, wide_channels: int, head: int = WIDE_HEAD) -> torch.Tensor:
     d = w.shape[1] // heads
     wide = torch.zeros(w.shape[0], wide_channels, dtype=w.dtype)
     for h in range(heads):
-        wide[:, WIDE_HEAD * h:WIDE_HEAD * h + d] = w[:, d * h:d * (h + 1)]
+        wide[:, head * h:head * h + d] = w[:, d * h:d * (h + 1)]
     return wide
 
 
 class Converter:
-    def __init__(self, toy: dict[str, torch.Tensor], heads_of: dict[str, int]):
+    def __init__(self, toy: dict[str, torch.Tensor], heads_of: dict[str, int], r: int = R, head: int = WIDE_HEAD):
         self.toy, self.heads_of, self.out = toy, heads_of, {}
+        self.r, self.head = r, head
 
     def put(self, key: str, value: torch.Tensor) -> None:
         self.out["model.diffusion_model." + key] = value.contiguous()
 
-    def plain(self, dst: str, src: str, in_rep: int | None = R, out_rep: int = R) -> None:
+    def plain(self, dst: str, src: str, in_rep: int | None = -1, out_rep: int = -1) -> None:
+        """-1: this converter's repetition (None: inputs not repeated)."""
+        in_rep = self.r if in_rep == -1 else in_rep
+        out_rep = self.r if out_rep == -1 else out_rep
         self.put(dst + ".weight", widen(self.toy[src + ".weight"], out_rep, in_rep))
         if src + ".bias" in self.toy:
             self.put(dst + ".bias", widen(self.toy[src + ".bias"], out_rep, None))
@@ -121,16 +130,18 @@ class Converter:
         self.put(dst + ".time_mixer.mix_factor", self.toy[src + ".time_mixer.mix_factor"])
 
     def attention(self, dst: str, src: str, heads: int, width: int, cross: bool) -> None:
-        scale = math.sqrt(WIDE_HEAD / (self.toy[src + ".to_q.weight"].shape[0] // heads))
-        self.put(dst + ".to_q.weight", head_rows(widen(self.toy[src + ".to_q.weight"], 1), heads, width, scale))
+        scale = math.sqrt(self.head / (self.toy[src + ".to_q.weight"].shape[0] // heads))
+        self.put(dst + ".to_q.weight", head_rows(widen(self.toy[src + ".to_q.weight"], 1, self.r), heads, width, scale,
+                                                 self.head))
         for name in ("to_k", "to_v"):
             w = self.toy[f"{src}.{name}.weight"]
             if cross:  # the toy was trained with a zero context: reading none of the CLIP embedding is the same
                 self.put(f"{dst}.{name}.weight", torch.zeros(width, CLIP_DIM, dtype=w.dtype))
             else:
-                self.put(f"{dst}.{name}.weight", head_rows(widen(w, 1), heads, width))
-        self.put(dst + ".to_out.0.weight", head_columns(widen(self.toy[src + ".to_out.0.weight"], R, None), heads, width))
-        self.put(dst + ".to_out.0.bias", widen(self.toy[src + ".to_out.0.bias"], R, None))
+                self.put(f"{dst}.{name}.weight", head_rows(widen(w, 1, self.r), heads, width, head=self.head))
+        self.put(dst + ".to_out.0.weight",
+                 head_columns(widen(self.toy[src + ".to_out.0.weight"], self.r, None), heads, width, self.head))
+        self.put(dst + ".to_out.0.bias", widen(self.toy[src + ".to_out.0.bias"], self.r, None))
 
     def feed_forward(self, dst: str, src: str) -> None:
         self.plain(dst + ".net.0.proj", src + ".net.0.proj")  # GEGLU [value | gate]: each half repeats in place
@@ -147,7 +158,7 @@ class Converter:
 
     def transformer(self, dst: str, src: str) -> None:
         heads = self.heads_of[src]
-        width = self.toy[src + ".proj_in.weight"].shape[0] * R
+        width = self.toy[src + ".proj_in.weight"].shape[0] * self.r
         self.norm(dst + ".norm", src + ".norm")
         self.plain(dst + ".proj_in", src + ".proj_in")
         self.plain(dst + ".proj_out", src + ".proj_out")
@@ -155,8 +166,9 @@ class Converter:
         self.transformer_block(dst + ".time_stack.0", src + ".temporal_transformer_blocks.0", heads, width, True)
         toy_channels = self.toy[src + ".time_pos_embed.linear_1.weight"].shape[1]
         self.put(dst + ".time_pos_embed.0.weight",
-                 sinusoid_columns(widen(self.toy[src + ".time_pos_embed.linear_1.weight"], R, None), toy_channels))
-        self.put(dst + ".time_pos_embed.0.bias", widen(self.toy[src + ".time_pos_embed.linear_1.bias"], R, None))
+                 sinusoid_columns(widen(self.toy[src + ".time_pos_embed.linear_1.weight"], self.r, None), toy_channels,
+                                  self.r))
+        self.put(dst + ".time_pos_embed.0.bias", widen(self.toy[src + ".time_pos_embed.linear_1.bias"], self.r, None))
         self.plain(dst + ".time_pos_embed.2", src + ".time_pos_embed.linear_2")
         self.put(dst + ".time_mixer.mix_factor", self.toy[src + ".time_mixer.mix_factor"])
 
@@ -192,15 +204,17 @@ def toy_heads(toy_config: dict) -> dict[str, int]:
     return out
 
 
-def convert(toy: dict[str, torch.Tensor], toy_config: dict, reference: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def convert(toy: dict[str, torch.Tensor], toy_config: dict, reference: dict[str, torch.Tensor],
+            repeat: int = R, head: int = WIDE_HEAD) -> dict[str, torch.Tensor]:
     """toy (diffusers keys, fp32) -> `model.diffusion_model.*` for ComfyUI. `reference`: the wide
-    model's state dict (names and shapes), e.g. from ComfyUI's own classes on the meta device."""
+    model's state dict (names and shapes), e.g. from ComfyUI's own classes on the meta device.
+    `repeat`/`head`: as in comfy_unet_config (1 and the toy's head width: the narrow twin)."""
     toy = {k: v.float() for k, v in toy.items()}
-    c = Converter(toy, toy_heads(toy_config))
+    c = Converter(toy, toy_heads(toy_config), repeat, head)
     levels = len(toy_config["block_out_channels"])
-    c.put("time_embed.0.weight", sinusoid_columns(widen(toy["time_embedding.linear_1.weight"], R, None),
-                                                  toy_config["block_out_channels"][0]))
-    c.put("time_embed.0.bias", widen(toy["time_embedding.linear_1.bias"], R, None))
+    c.put("time_embed.0.weight", sinusoid_columns(widen(toy["time_embedding.linear_1.weight"], repeat, None),
+                                                  toy_config["block_out_channels"][0], repeat))
+    c.put("time_embed.0.bias", widen(toy["time_embedding.linear_1.bias"], repeat, None))
     c.plain("time_embed.2", "time_embedding.linear_2")
     c.plain("label_emb.0.0", "add_embedding.linear_1", in_rep=None)
     c.plain("label_emb.0.2", "add_embedding.linear_2")

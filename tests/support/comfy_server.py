@@ -29,7 +29,9 @@ def free_port() -> int:
 
 
 class ComfyServer:
-    def __init__(self, comfyui_dir: Path, base_dir: Path, pack_root: Path, checkpoints: dict[str, Path]):
+    def __init__(self, comfyui_dir: Path, base_dir: Path, pack_root: Path, checkpoints: dict[str, Path],
+                 extra_nodes: dict[str, Path] | None = None):
+        """`extra_nodes`: folder name -> test-only custom node package linked next to the pack."""
         self.comfyui_dir = comfyui_dir
         self.base = base_dir
         self.port = free_port()
@@ -39,6 +41,9 @@ class ComfyServer:
         link = self.base / "custom_nodes" / PACK_FOLDER_NAME
         if not link.exists():
             link.symlink_to(pack_root, target_is_directory=True)
+        for name, path in (extra_nodes or {}).items():
+            if not (self.base / "custom_nodes" / name).exists():
+                (self.base / "custom_nodes" / name).symlink_to(path, target_is_directory=True)
         for name, path in checkpoints.items():
             target = self.base / "models" / "checkpoints" / name
             if not target.exists():

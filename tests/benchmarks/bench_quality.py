@@ -75,12 +75,15 @@ ROWS = {
     "keyframes-whole-lora": "keyframe hierarchy, whole mode, with the toy interpolation LoRA",
     "keyframes-oracle-segment-lora": "reference: true keyframes, segment mode, with the toy interpolation LoRA",
     "keyframes-oracle-whole-lora": "reference: true keyframes, whole mode, with the toy interpolation LoRA",
+    "keyframes-oracle-segment-lora64": "reference: true keyframes, segment mode, with the toy LoRA trained at 64 frames",
+    "keyframes-oracle-whole-lora64": "reference: true keyframes, whole mode, with the toy LoRA trained at 64 frames",
     "copy-first": "reference: copy the first frame",
 }
 # rows that answer "does it help?" against another row than naive: (row, its baseline)
-BASELINES = {row: row.replace("-bidirectional", "").replace("-lora", "") for row in ROWS
-             if row.endswith(("-bidirectional", "-lora"))}
-TOY_LORA = HERE.parent / "quality" / "toy_interpolation_lora.safetensors"
+BASELINES = {row: row.replace("-bidirectional", "").replace("-lora64", "").replace("-lora", "") for row in ROWS
+             if row.endswith(("-bidirectional", "-lora", "-lora64"))}
+TOY_LORAS = {"lora": HERE.parent / "quality" / "toy_interpolation_lora.safetensors",  # 36 frames, keyframes 5 apart
+             "lora64": HERE.parent / "quality" / "toy_interpolation_lora_64.safetensors"}  # 64 frames, 9 apart
 COLUMNS = ("trajectory_error", "velocity_error", "motion_alive", "detection_rate", "identity_drift", "flicker",
            "seam_error")
 PER_CLIP = ("trajectory_error", "velocity_error", "motion_alive", "flicker")
@@ -127,7 +130,7 @@ def generate(row: str, frames: int, specs, seeds, weights: Path, steps: int) -> 
         if frames <= toy_model.TRAINED_FRAMES:
             raise ValueError("the keyframe rows need more frames than the trained length")
         settings = keyframe_rows.KeyframeRow.parse(row)
-        lora = TOY_LORA if settings.lora else None
+        lora = TOY_LORAS[settings.lora] if settings.lora else None
         return torch.stack([keyframe_rows.keyframe_hierarchy(pipe, spec, seed, frames, settings, steps, lora)
                             for spec, seed in zip(specs, seeds)])
     if row.startswith("continuation"):

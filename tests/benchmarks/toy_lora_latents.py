@@ -14,6 +14,8 @@ hint latents, a zero CLIP embedding (the toy was trained with a zero context) an
 That is the shipped tests/quality/toy_interpolation_lora.safetensors: 36-frame clips (8 keyframes, 5
 apart: the T = 32 keyframe stage of bench_quality), full temporal attention (the toy's whole-mode
 rows run without windows), 600 steps of 2 clips, 21 min on one shared CPU core (2.1 s/step).
+tests/quality/toy_interpolation_lora_64.safetensors is the same recipe at the T = 64 keyframe stage
+(`--keyframes 8 --frames-between 9`: 64-frame clips, keyframes 9 apart; 2 threads on 2 cores).
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quality"))
@@ -32,12 +33,13 @@ def test_shipped_toy_places_the_disk_better_than_copying_the_first_frame():
     assert model["trajectory_error"] < 0.5 * baseline["trajectory_error"], result
 
 
-def test_shipped_toy_interpolation_lora_adapts_every_temporal_layer_of_the_toy():
-    """The quality table's LoRA rows load tests/quality/toy_interpolation_lora.safetensors onto this toy."""
+@pytest.mark.parametrize("name", ["toy_interpolation_lora.safetensors", "toy_interpolation_lora_64.safetensors"])
+def test_shipped_toy_interpolation_lora_adapts_every_temporal_layer_of_the_toy(name):
+    """The quality table's LoRA rows (-lora: trained at 36 frames, -lora64: at 64) load these onto this toy."""
     import longer_video as lv
     from longer_video.nodes.techniques.lora_keys import TARGETS
 
-    lora = toy_model.TOY_DIR.parent / "toy_interpolation_lora.safetensors"
+    lora = toy_model.TOY_DIR.parent / name
     assert lora.stat().st_size < 2 * 2**20
     unet = toy_model.load_toy_unet()
     stock = {k: v.clone() for k, v in unet.state_dict().items()}

@@ -64,7 +64,9 @@ def interpolation_lora(pipe, path):
 
 @dataclasses.dataclass(frozen=True)
 class KeyframeRow:
-    """What a keyframe row name says: [keyframes|loop](-oracle)-(segment|whole)(-first)(-hidden)(-bidirectional)(-lora)."""
+    """What a keyframe row name says: [keyframes|loop](-oracle)-(segment|whole)(-first)(-hidden)(-bidirectional)
+    (-lora|-lora64). `lora`: "" (none), "lora" (the shipped toy LoRA, trained at 36 frames, keyframes 5
+    apart) or "lora64" (trained at 64 frames, keyframes 9 apart: the T = 64 keyframe stage)."""
 
     oracle: bool = False
     mode: str = "segment"
@@ -72,20 +74,20 @@ class KeyframeRow:
     hidden: bool = False
     direction: str = "forward"
     loop: bool = False
-    lora: bool = False
+    lora: str = ""
 
     @classmethod
     def parse(cls, row: str) -> "KeyframeRow":
         kind, *words = row.split("-")
         if kind not in ("keyframes", "loop"):
             raise ValueError(f"not a keyframe row: {row}")
-        unknown = set(words) - {"oracle", "segment", "whole", "first", "hidden", "bidirectional", "lora"}
+        unknown = set(words) - {"oracle", "segment", "whole", "first", "hidden", "bidirectional", "lora", "lora64"}
         if unknown:
             raise ValueError(f"unknown words {sorted(unknown)} in row {row}")
         return cls(oracle="oracle" in words, mode="whole" if "whole" in words else "segment",
                    hint="first" if "first" in words else "hold", hidden="hidden" in words,
                    direction="bidirectional" if "bidirectional" in words else "forward", loop=kind == "loop",
-                   lora="lora" in words)
+                   lora=next((w for w in words if w.startswith("lora")), ""))
 
 
 def row_spec(spec, row: KeyframeRow, frames: int):

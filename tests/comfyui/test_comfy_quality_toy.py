@@ -16,22 +16,6 @@ def node_module():
     return module
 
 
-def wide_toy_unet():
-    """The widened toy UNet exactly as ImageOnlyCheckpointLoader builds it from the checkpoint."""
-    from safetensors.torch import load_file
-
-    import toy_model
-    from comfy_checkpoint import wide_model_config, wide_reference
-    from to_comfy import convert
-
-    sd = convert(load_file(str(toy_model.WEIGHTS)), toy_model.CONFIG, wide_reference())
-    config = wide_model_config()
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model(sd, "model.diffusion_model.")
-    model.load_model_weights(sd, "model.diffusion_model.")
-    return model.diffusion_model
-
-
 def test_the_narrow_toy_node_computes_what_the_detected_wide_checkpoint_computes():
     module = node_module()
     import toy_model
@@ -39,7 +23,9 @@ def test_the_narrow_toy_node_computes_what_the_detected_wide_checkpoint_computes
     patcher, = module.LongerVideoTestNarrowToy().load(str(toy_model.WEIGHTS))
     narrow = patcher.model.diffusion_model
     assert narrow.model_channels == toy_model.CONFIG["block_out_channels"][0]
-    wide = wide_toy_unet()
+    from comfy_checkpoint import toy_comfy_model
+
+    wide = toy_comfy_model().diffusion_model  # the UNet ImageOnlyCheckpointLoader builds from the widened file
     assert wide.model_channels == 320
     frames = 5
     g = torch.Generator().manual_seed(0)

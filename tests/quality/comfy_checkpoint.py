@@ -41,6 +41,19 @@ def wide_reference(repeat: int = to_comfy.R, head: int = to_comfy.WIDE_HEAD) -> 
     return dict(config.get_model({}, device="meta").diffusion_model.state_dict())
 
 
+def toy_comfy_model(weights: Path = toy_model.WEIGHTS, repeat: int = to_comfy.R, head: int = to_comfy.WIDE_HEAD):
+    """The toy as ComfyUI's SVD model (fp32), built the way ImageOnlyCheckpointLoader builds it from
+    the converted keys; the defaults give the widened checkpoint's UNet, NARROW the toy's width."""
+    from safetensors.torch import load_file
+
+    config = wide_model_config(repeat, head)
+    config.set_inference_dtype(torch.float32, None)
+    sd = to_comfy.convert(load_file(str(weights)), toy_model.CONFIG, wide_reference(repeat, head), repeat, head)
+    model = config.get_model(sd, "model.diffusion_model.")
+    model.load_model_weights(sd, "model.diffusion_model.")
+    return model
+
+
 def narrow_toy_model(weights: Path = toy_model.WEIGHTS):
     """The toy in ComfyUI's own SVD classes at the toy's width (64 channels, 32-channel heads), as a
     ModelPatcher: the same layout and numbers as the widened checkpoint (tests/comfyui checks one
@@ -48,13 +61,8 @@ def narrow_toy_model(weights: Path = toy_model.WEIGHTS):
     this is built directly; the quality bench gets it from a test-only node (comfy_toy_node/)."""
     import comfy.model_management
     import comfy.model_patcher
-    from safetensors.torch import load_file
 
-    config = wide_model_config(**NARROW)
-    config.set_inference_dtype(torch.float32, None)
-    sd = to_comfy.convert(load_file(str(weights)), toy_model.CONFIG, wide_reference(**NARROW), **NARROW)
-    model = config.get_model(sd, "model.diffusion_model.")
-    model.load_model_weights(sd, "model.diffusion_model.")
+    model = toy_comfy_model(weights, **NARROW)
     return comfy.model_patcher.ModelPatcher(model, load_device=comfy.model_management.get_torch_device(),
                                             offload_device=comfy.model_management.unet_offload_device())
 
